@@ -1,0 +1,828 @@
+"""The incremental push parser: bytes in, events out, no I/O.
+
+Feed it with :meth:`Parser.receive_data` (``b""`` marks the end of input) and pull events
+with :meth:`Parser.next_event` until it returns :data:`~dicomstream.events.NEED_DATA`,
+or take every event available at once with :meth:`Parser.events` (the batch form the
+async layer uses). Events never depend on how the input was split: a header split over
+two chunks is simply retried once more bytes arrive, and large values are cut into
+chunks of a fixed size.
+
+The parser keeps a stack of open containers (the dataset, items, sequences, encapsulated
+pixel data); each frame knows its end offset when its length is defined, its byte order
+and VR explicitness (a sequence written as UN switches to implicit VR little endian,
+CP-246), and, for implicit VR, the private creators and pixel representation that VR
+lookup depends on.
+"""
+
+from __future__ import annotations
+
+__all__ = ("Parser", "parse_bytes")
+
+import warnings
+from collections import deque
+from struct import Struct
+from typing import TYPE_CHECKING
+
+from dicomstream.errors import (
+    ContainerOverrunError,
+    DicomStreamError,
+    DicomStreamWarning,
+    InvalidLengthError,
+    InvalidVRError,
+    LengthExceedsSourceError,
+    NestingTooDeepError,
+    NotDicomError,
+    ParseError,
+    StructureError,
+    TruncatedError,
+)
+from dicomstream.events import (
+    NEED_DATA,
+    UNDEFINED_LENGTH,
+    DatasetEnd,
+    DatasetStart,
+    Element,
+    Event,
+    Fragment,
+    FragmentsEnd,
+    FragmentsStart,
+    ItemEnd,
+    ItemStart,
+    NeedData,
+    Preamble,
+    SequenceEnd,
+    SequenceStart,
+    ValueChunk,
+    ValueEnd,
+    ValueStart,
+)
+from dicomstream.parser._ambiguous import resolve_ambiguous_vr
+from dicomstream.parser._inflate import Inflater
+from dicomstream.parser._limits import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_VALUE_THRESHOLD,
+    MAX_INFLATE_RATIO,
+    MAX_INFLATED_SIZE,
+    MAX_NESTING_DEPTH,
+)
+from dicomstream.parser._states import TRANSITIONS, State
+from dicomstream.tags import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, format_path
+from dicomstream.transfer_syntax import (
+    EXPLICIT_VR_BIG_ENDIAN,
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+    TransferSyntax,
+    lookup_transfer_syntax,
+)
+from dicomstream.vr import LONG_LENGTH_VRS, VR
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from dicomstream.tags import TagPath
+
+_EXPLICIT_LE = Struct("<HH2sH")
+_EXPLICIT_BE = Struct(">HH2sH")
+_IMPLICIT_LE = Struct("<HHL")
+_IMPLICIT_BE = Struct(">HHL")
+_UL_LE = Struct("<L")
+_UL_BE = Struct(">L")
+_US_LE = Struct("<H")
+
+_VR_STR: dict[bytes, str] = {v.value.encode(): str(v.value) for v in VR}
+_LONG = LONG_LENGTH_VRS
+_new = tuple.__new__
+
+# Frame kinds
+_ITEM = 0  # the dataset itself (index -1) or an item of a sequence
+_SEQ = 1
+_FRAGS = 2
+
+_PIXEL_REPRESENTATION = 0x00280103
+_LUT_DESCRIPTOR = 0x00283002
+_TRANSFER_SYNTAX_UID = 0x00020010
+_META_VALUE_LIMIT = 1 << 16
+
+
+class _Frame:
+    """One open container."""
+
+    __slots__ = ("creators", "end", "implicit", "index", "kind", "limit", "little",
+                 "lut_first", "offset", "parent", "path", "pixel_rep", "tag", "vr")
+
+    def __init__(self, kind: int, tag: int, vr: str, end: int | None, limit: int | None,
+                 path: TagPath, index: int, implicit: bool, little: bool, offset: int,
+                 parent: _Frame | None) -> None:
+        self.kind = kind
+        self.tag = tag
+        self.vr = vr
+        self.end = end  # absolute offset just past the container (defined length)
+        self.limit = limit  # nearest defined end among this frame and its ancestors
+        self.path = path  # items: path of the contents; sequences: where they sit
+        self.index = index  # items: own index; sequences/fragments: next child index
+        self.implicit = implicit
+        self.little = little
+        self.offset = offset
+        self.parent = parent
+        self.creators: dict[int, str] | None = None
+        self.pixel_rep: int | None = None
+        self.lut_first: int | None = None
+
+
+class Parser:
+    """Sans-IO DICOM parser. See the module docstring for the protocol.
+
+    Args:
+        value_threshold: values up to this many bytes arrive whole as
+            :class:`~dicomstream.events.Element` / :class:`~dicomstream.events.Fragment`;
+            larger ones as ``ValueStart`` / ``ValueChunk``… / ``ValueEnd``.
+        chunk_size: size of each ``ValueChunk`` but the last (rounded down to a
+            multiple of 8).
+        max_depth: deepest sequence nesting accepted.
+        max_inflate_ratio, max_inflated_size: limits for deflated datasets.
+        source_size: total size of the input when known (a file, an HTTP body): a
+            declared length that runs past it is refused at once instead of at EOF.
+        transfer_syntax: UID to assume when the stream does not name one (a raw
+            dataset without file meta); by default it is detected from the first bytes.
+        lenient: when the input ends early, warn (``DicomStreamWarning`` and
+            :attr:`warnings`), close what is open and end cleanly, instead of raising
+            :class:`~dicomstream.errors.TruncatedError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        value_threshold: int = DEFAULT_VALUE_THRESHOLD,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        max_depth: int = MAX_NESTING_DEPTH,
+        max_inflate_ratio: float = MAX_INFLATE_RATIO,
+        max_inflated_size: int = MAX_INFLATED_SIZE,
+        source_size: int | None = None,
+        transfer_syntax: str | None = None,
+        lenient: bool = False,
+    ) -> None:
+        self._threshold = max(0, value_threshold)
+        self._chunk = max(8, chunk_size - chunk_size % 8)
+        self._max_depth = max_depth
+        self._max_ratio = max_inflate_ratio
+        self._max_inflated = max_inflated_size
+        self._source_size = source_size
+        self._assumed_ts = transfer_syntax
+        self._lenient = lenient
+        # Input buffer: ``_buf[_pos:]`` then ``_pending`` are unread; ``_base`` is the
+        # stream offset of ``_buf[0]``.
+        self._buf = b""
+        self._pos = 0
+        self._base = 0
+        self._pending: list[bytes] = []
+        self._pending_len = 0
+        self._eof = False
+        self._inflater: Inflater | None = None
+        self._state = State.START
+        self._error: ParseError | None = None
+        self._out: deque[Event] = deque()
+        self._stack: list[_Frame] = []
+        self._depth = 0
+        self._meta_ts: str | None = None
+        self._value_left = 0
+        self._value_tag = 0
+        self.transfer_syntax: TransferSyntax | None = None
+        """The syntax of the dataset, once known."""
+        self.warnings: list[str] = []
+        """Problems tolerated under ``lenient=True``."""
+        self._vr_for_tag: Callable[[int], str] | None = None
+
+    # -- public protocol -------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes to the input; ``b""`` means the input has ended."""
+        if self._eof:
+            raise DicomStreamError("receive_data() called after the end of input")
+        if not data:
+            self._eof = True
+            if self._inflater is not None:
+                self._inflater.feed(b"")
+            return
+        chunk = data if isinstance(data, bytes) else bytes(data)
+        if self._inflater is not None:
+            self._inflater.feed(chunk)
+        elif self._pos >= len(self._buf) and not self._pending:
+            self._base += len(self._buf)
+            self._buf = chunk
+            self._pos = 0
+        else:
+            self._pending.append(chunk)
+            self._pending_len += len(chunk)
+
+    def next_event(self) -> Event | NeedData:
+        """The next event, or ``NEED_DATA`` when more input is needed first."""
+        if not self._out:
+            self._run()
+            if not self._out:
+                return NEED_DATA
+        return self._out.popleft()
+
+    def events(self) -> list[Event]:
+        """Every event that can be produced from the input received so far."""
+        self._run()
+        out = list(self._out)
+        self._out.clear()
+        return out
+
+    @property
+    def done(self) -> bool:
+        """``DatasetEnd`` has been produced."""
+        return self._state is State.DONE
+
+    # -- buffer ----------------------------------------------------------------------
+
+    def _ensure(self, n: int) -> bool:
+        """Make ``n`` unread bytes contiguous in ``_buf`` at ``_pos``; False if too few."""
+        avail = len(self._buf) - self._pos
+        if avail >= n:
+            return True
+        if self._inflater is not None and avail + self._pending_len < n:
+            data = self._inflater.inflate(n - avail - self._pending_len)
+            if data:
+                self._pending.append(data)
+                self._pending_len += len(data)
+        if avail + self._pending_len < n:
+            return False
+        parts = [self._buf[self._pos:]] if avail else []
+        parts.extend(self._pending)
+        self._base += self._pos
+        self._buf = b"".join(parts)
+        self._pos = 0
+        self._pending = []
+        self._pending_len = 0
+        return True
+
+    def _input_exhausted(self) -> bool:
+        """The input has ended and every byte of it has been buffered."""
+        if not self._eof:
+            return False
+        return self._inflater is None or self._inflater.finished
+
+    def _unread(self) -> int:
+        return len(self._buf) - self._pos + self._pending_len
+
+    # -- state machine -----------------------------------------------------------------
+
+    def _set_state(self, new: State) -> None:
+        if new not in TRANSITIONS[self._state]:
+            raise AssertionError(f"parser transition {self._state} -> {new}")
+        self._state = new
+
+    def _run(self) -> None:
+        if self._error is not None:
+            raise self._error
+        try:
+            while True:
+                state = self._state
+                if state is State.DATASET:
+                    progressed = self._parse_dataset()
+                elif state is State.VALUE:
+                    progressed = self._stream_value()
+                elif state is State.META:
+                    progressed = self._parse_meta()
+                elif state is State.START:
+                    progressed = self._parse_start()
+                else:
+                    return
+                if not progressed:
+                    return
+        except ParseError as exc:
+            self._state = State.ERROR
+            self._error = exc
+            raise
+
+    # -- preamble and file meta ------------------------------------------------------------
+
+    def _parse_start(self) -> bool:
+        if not self._ensure(132) and not self._input_exhausted():
+            return False
+        buf, pos = self._buf, self._pos
+        avail = len(buf) - pos
+        if avail >= 132 and buf[pos + 128:pos + 132] == b"DICM":
+            self._out.append(Preamble(buf[pos:pos + 128], self._base + pos))
+            self._pos = pos + 132
+            self._set_state(State.META)
+            return True
+        if avail == 0:
+            raise NotDicomError("empty input", offset=0)
+        if avail >= 4 and _US_LE.unpack_from(buf, pos)[0] == 0x0002:
+            self._set_state(State.META)  # file meta without preamble
+            return True
+        self._set_state(State.DATASET)
+        if not self._begin_dataset(None, has_meta=False):
+            raise NotDicomError("no DICM prefix and no recognisable dataset", offset=0)
+        return True
+
+    def _parse_meta(self) -> bool:
+        out = self._out
+        while True:
+            if not self._ensure(8):
+                if not self._input_exhausted():
+                    return False
+                if self._unread() == 0:
+                    return self._finish_meta()
+                raise TruncatedError("input ends inside the file meta group",
+                                     offset=self._base + self._pos)
+            buf, pos = self._buf, self._pos
+            group, elem, vrb, short_len = _EXPLICIT_LE.unpack_from(buf, pos)
+            if group != 0x0002:
+                return self._finish_meta()
+            tag = (group << 16) | elem
+            vr = _VR_STR.get(vrb)
+            offset = self._base + pos
+            if vr is None:
+                # Some writers put the meta group in implicit VR; read it that way.
+                length = _UL_LE.unpack_from(buf, pos + 4)[0]
+                vr = self._lookup_vr(tag)
+                header = 8
+            elif vr in _LONG:
+                if not self._ensure(12):
+                    if self._input_exhausted():
+                        raise TruncatedError("input ends inside a file meta header",
+                                             offset=offset)
+                    return False
+                buf, pos = self._buf, self._pos
+                length = _UL_LE.unpack_from(buf, pos + 8)[0]
+                header = 12
+            else:
+                length, header = short_len, 8
+            if length > _META_VALUE_LIMIT:
+                raise InvalidLengthError(
+                    f"file meta element {format_path((), tag)} declares {length} bytes",
+                    offset=offset)
+            if not self._ensure(header + length):
+                if self._input_exhausted():
+                    raise TruncatedError("input ends inside a file meta element",
+                                         offset=offset, path=format_path((), tag))
+                return False
+            buf, pos = self._buf, self._pos
+            value = buf[pos + header:pos + header + length]
+            out.append(_new(Element, (tag, vr, length, value, offset, ())))
+            if tag == _TRANSFER_SYNTAX_UID:
+                self._meta_ts = value.decode("ascii", "replace").rstrip("\x00 ")
+            self._pos = pos + header + length
+
+    def _finish_meta(self) -> bool:
+        self._set_state(State.DATASET)
+        if not self._begin_dataset(self._meta_ts, has_meta=True):
+            self._state = State.META  # not enough bytes to detect the syntax yet
+            return False
+        return True
+
+    def _begin_dataset(self, uid: str | None, *, has_meta: bool) -> bool:
+        """Emit ``DatasetStart`` and set up the root frame; False if more bytes are needed."""
+        if uid is None:
+            uid = self._assumed_ts
+        if uid:
+            ts = lookup_transfer_syntax(uid)
+            if not ts.deflated and ts.little_endian:
+                if not self._ensure(8) and not self._input_exhausted():
+                    return False
+                ts = self._check_vr_mode(ts)
+        else:
+            detected = self._detect_syntax()
+            if detected is None:
+                return False
+            ts = detected
+        self.transfer_syntax = ts
+        offset = self._base + self._pos
+        self._out.append(DatasetStart(ts.uid, offset, has_meta))
+        if ts.deflated:
+            self._inflater = Inflater(start=offset, max_ratio=self._max_ratio,
+                                      max_size=self._max_inflated)
+            rest = self._buf[self._pos:]
+            if rest:
+                self._inflater.feed(rest)
+            for part in self._pending:
+                self._inflater.feed(part)
+            if self._eof:
+                self._inflater.feed(b"")
+            self._base = offset
+            self._buf, self._pos, self._pending, self._pending_len = b"", 0, [], 0
+        self._stack = [_Frame(_ITEM, 0, "", None, None, (), -1, ts.implicit_vr,
+                              ts.little_endian, offset, None)]
+        return True
+
+    def _check_vr_mode(self, ts: TransferSyntax) -> TransferSyntax:
+        """Follow the data when its first header contradicts the declared VR mode.
+
+        Writers exist that declare explicit VR and write implicit VR (and the reverse);
+        pydicom and dcmtk read such files the way the data is written, and so do we,
+        with a warning. ``DatasetStart.transfer_syntax`` then names the syntax used.
+        """
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 8:
+            return ts
+        looks_explicit = buf[pos + 4:pos + 6] in _VR_STR
+        if buf[pos:pos + 2] == b"\xfe\xff" or looks_explicit != ts.implicit_vr:
+            return ts
+        used = IMPLICIT_VR_LITTLE_ENDIAN if ts.implicit_vr is False else \
+            EXPLICIT_VR_LITTLE_ENDIAN
+        message = (f"transfer syntax {ts.uid} declares "
+                   f"{'implicit' if ts.implicit_vr else 'explicit'} VR but the dataset is "
+                   f"written in {'explicit' if ts.implicit_vr else 'implicit'} VR; read as "
+                   f"{used.name}")
+        self.warnings.append(message)
+        warnings.warn(message, DicomStreamWarning, stacklevel=5)
+        return used
+
+    def _detect_syntax(self) -> TransferSyntax | None:
+        """Guess the syntax of a dataset that does not name one, from its first header."""
+        if not self._ensure(8):
+            if not self._input_exhausted():
+                return None
+            if self._unread() == 0:
+                return IMPLICIT_VR_LITTLE_ENDIAN  # empty dataset
+            return None
+        buf, pos = self._buf, self._pos
+        explicit = buf[pos + 4:pos + 6] in _VR_STR
+        if buf[pos] == 0 and buf[pos + 1] != 0:
+            # Groups are below 0x0100 in practice: 00 08 is group 8 big endian.
+            return EXPLICIT_VR_BIG_ENDIAN
+        if buf[pos + 1] == 0 or buf[pos:pos + 2] in (b"\xfe\xff", b"\xfc\xff"):
+            return EXPLICIT_VR_LITTLE_ENDIAN if explicit else IMPLICIT_VR_LITTLE_ENDIAN  # noqa
+        return None
+
+    # -- VR lookup (implicit VR) -------------------------------------------------------
+
+    def _lookup_vr(self, tag: int) -> str:
+        lookup = self._vr_for_tag
+        if lookup is None:
+            from dicomstream.dictionary import vr_for_tag
+
+            lookup = self._vr_for_tag = vr_for_tag
+        return lookup(tag)
+
+    def _implicit_vr(self, tag: int, frame: _Frame) -> str:
+        group = tag >> 16
+        elem = tag & 0xFFFF
+        if group & 1 and group > 7 and group != 0xFFFF:
+            if elem == 0:
+                return "UL"
+            if elem < 0x100:
+                return "LO" if elem >= 0x10 else "UN"
+            creator = frame.creators.get((group << 8) | (elem >> 8)) if frame.creators else None
+            if creator is None:
+                return "UN"
+            from dicomstream.dictionary import private_vr
+
+            vr = private_vr(creator, tag)
+            if vr is None:
+                return "UN"
+        else:
+            vr = self._lookup_vr(tag)
+        if " or " in vr:
+            pixel_rep = None
+            f: _Frame | None = frame
+            while f is not None:
+                if f.pixel_rep is not None:
+                    pixel_rep = f.pixel_rep
+                    break
+                f = f.parent
+            vr = resolve_ambiguous_vr(tag, vr, pixel_rep, frame.lut_first)
+        elif vr not in _LONG and vr not in _VR_STR_VALUES:
+            vr = "UN"  # dictionary entries such as "NONE"
+        return vr
+
+    def _note_implicit(self, frame: _Frame, tag: int, value: bytes) -> None:
+        """Remember what later implicit VR lookups in this item depend on."""
+        group = tag >> 16
+        elem = tag & 0xFFFF
+        little = frame.little
+        if group & 1 and 0x10 <= elem <= 0xFF and group > 7:
+            if frame.creators is None:
+                frame.creators = {}
+            frame.creators[(group << 8) | elem] = value.decode("latin-1").strip(" \x00")
+        elif tag == _PIXEL_REPRESENTATION and len(value) >= 2:
+            frame.pixel_rep = int.from_bytes(value[:2], "little" if little else "big")
+        elif tag == _LUT_DESCRIPTOR and len(value) >= 2:
+            frame.lut_first = int.from_bytes(value[:2], "little" if little else "big")
+
+    # -- dataset -------------------------------------------------------------------------
+
+    def _error_path(self, frame: _Frame, tag: int | None = None) -> str:
+        return format_path(frame.path, tag)
+
+    def _parse_dataset(self) -> bool:  # noqa: C901 - the hot loop, kept in one piece
+        out = self._out.append
+        stack = self._stack
+        threshold = self._threshold
+        source_size = None if self._inflater is not None else self._source_size
+        buf, pos, base = self._buf, self._pos, self._base
+        n = len(buf)
+        top = stack[-1]
+        while True:
+            end = top.end
+            if end is not None and base + pos >= end:
+                self._pos = pos
+                self._close_defined(top)
+                top = stack[-1]
+                continue
+            if n - pos < 8:
+                self._pos = pos
+                if not self._ensure(8):
+                    return self._dataset_needs_data(top)
+                buf, pos, base = self._buf, self._pos, self._base
+                n = len(buf)
+            little = top.little
+            implicit = top.implicit
+            if implicit:
+                group, elem, length = (_IMPLICIT_LE if little else _IMPLICIT_BE).unpack_from(
+                    buf, pos)
+                vrb = b""
+            else:
+                group, elem, vrb, length = (_EXPLICIT_LE if little else _EXPLICIT_BE
+                                            ).unpack_from(buf, pos)
+            tag = (group << 16) | elem
+            offset = base + pos
+            kind = top.kind
+            if group == 0xFFFE:
+                if not implicit:
+                    length = (_UL_LE if little else _UL_BE).unpack_from(buf, pos + 4)[0]
+                self._pos = pos
+                new_top = self._delimiter(top, tag, length, offset)
+                if new_top is None:
+                    return self._dataset_needs_data(top)
+                top = new_top
+                if self._state is State.VALUE:
+                    return True
+                buf, pos, base = self._buf, self._pos, self._base
+                n = len(buf)
+                continue
+            if kind != _ITEM:
+                raise StructureError(
+                    f"expected an item or a delimiter, found {format_path((), tag)}",
+                    offset=offset, path=self._error_path(top))
+            if implicit:
+                vr = self._implicit_vr(tag, top)
+                header = 8
+            else:
+                vr = _VR_STR.get(vrb)  # type: ignore[assignment]
+                if vr is None:
+                    raise InvalidVRError(f"invalid VR bytes {vrb!r}", offset=offset,
+                                         path=self._error_path(top, tag))
+                if vr in _LONG:
+                    if n - pos < 12:
+                        self._pos = pos
+                        if not self._ensure(12):
+                            return self._dataset_needs_data(top)
+                        buf, pos, base = self._buf, self._pos, self._base
+                        n = len(buf)
+                    length = (_UL_LE if little else _UL_BE).unpack_from(buf, pos + 8)[0]
+                    header = 12
+                else:
+                    header = 8
+            if length == UNDEFINED_LENGTH or vr == "SQ":
+                self._pos = pos + header
+                top = self._open_container(top, tag, vr, length, offset, implicit)
+                pos = self._pos
+                continue
+            vend = offset + header + length
+            limit = top.limit
+            if limit is not None and vend > limit:
+                raise ContainerOverrunError(
+                    f"value of {length} bytes runs {vend - limit} bytes past its container",
+                    offset=offset, path=self._error_path(top, tag))
+            if source_size is not None and vend > source_size:
+                raise LengthExceedsSourceError(
+                    f"value of {length} bytes runs past the end of the input "
+                    f"({source_size} bytes)", offset=offset, path=self._error_path(top, tag))
+            if length <= threshold:
+                stop = pos + header + length
+                if stop > n:
+                    self._pos = pos
+                    if not self._ensure(header + length):
+                        return self._dataset_needs_data(top)
+                    buf, pos, base = self._buf, self._pos, self._base
+                    n = len(buf)
+                    stop = pos + header + length
+                value = buf[pos + header:stop]
+                out(_new(Element, (tag, vr, length, value, offset, top.path)))
+                if implicit:
+                    self._note_implicit(top, tag, value)
+                pos = stop
+            else:
+                out(_new(ValueStart, (tag, vr, length, offset, top.path)))
+                self._pos = pos + header
+                self._value_left = length
+                self._value_tag = tag
+                self._set_state(State.VALUE)
+                return True
+
+    def _delimiter(self, top: _Frame, tag: int, length: int, offset: int) -> _Frame | None:
+        """Handle an item or delimiter tag at ``offset``; returns the new top frame, or
+        None when a fragment's bytes have not all arrived (nothing is consumed then)."""
+        stack = self._stack
+        kind = top.kind
+        if tag == ITEM:
+            if kind == _SEQ:
+                return self._open_item(top, length, offset)
+            if kind == _FRAGS:
+                return top if self._fragment(top, length, offset) else None
+            raise StructureError("item outside a sequence", offset=offset,
+                                 path=self._error_path(top))
+        if tag == ITEM_DELIMITER:
+            if kind == _ITEM and top.parent is not None:
+                self._out.append(_new(ItemEnd, (top.index, True, offset, top.path)))
+                stack.pop()
+                self._pos += 8
+                return stack[-1]
+            raise StructureError("item delimiter outside an item", offset=offset,
+                                 path=self._error_path(top))
+        if tag == SEQUENCE_DELIMITER:
+            if kind == _SEQ:
+                self._out.append(_new(SequenceEnd, (top.tag, True, offset, top.path)))
+            elif kind == _FRAGS:
+                self._out.append(_new(FragmentsEnd, (top.tag, offset)))
+            else:
+                raise StructureError("sequence delimiter outside a sequence", offset=offset,
+                                     path=self._error_path(top))
+            stack.pop()
+            self._depth -= 1
+            self._pos += 8
+            return stack[-1]
+        raise StructureError(f"unexpected tag {format_path((), tag)}", offset=offset,
+                             path=self._error_path(top))
+
+    def _check_end(self, top: _Frame, end: int, what: str, offset: int, tag: int) -> None:
+        limit = top.limit
+        if limit is not None and end > limit:
+            raise ContainerOverrunError(
+                f"{what} runs {end - limit} bytes past its container", offset=offset,
+                path=self._error_path(top, tag))
+        if self._source_size is not None and self._inflater is None \
+                and end > self._source_size:
+            raise LengthExceedsSourceError(f"{what} runs past the end of the input",
+                                           offset=offset, path=self._error_path(top, tag))
+
+    def _open_container(self, top: _Frame, tag: int, vr: str, length: int, offset: int,
+                        implicit: bool) -> _Frame:
+        """A sequence (SQ, UN, or implicit VR with undefined length) or pixel fragments."""
+        if top.kind != _ITEM:
+            raise StructureError("element outside an item", offset=offset,
+                                 path=self._error_path(top, tag))
+        if self._depth >= self._max_depth:
+            raise NestingTooDeepError(f"sequences nested deeper than {self._max_depth}",
+                                      offset=offset, path=self._error_path(top, tag))
+        undefined = length == UNDEFINED_LENGTH
+        if vr in ("OB", "OW") or (implicit and tag >> 16 == 0x7FE0 and vr != "SQ"):
+            if not undefined:  # pragma: no cover - defined-length OB/OW never get here
+                raise StructureError("fragments need an undefined length", offset=offset)
+            frame_vr = "OB" if implicit else vr
+            frame = _Frame(_FRAGS, tag, frame_vr, None, top.limit, top.path, 0, top.implicit,
+                           top.little, offset, top)
+            self._out.append(_new(FragmentsStart, (tag, frame_vr, offset, top.path)))
+        elif vr == "SQ" or vr == "UN" or implicit:
+            if not undefined:
+                end = self._pos + self._base + length
+                self._check_end(top, end, f"sequence of {length} bytes", offset, tag)
+            else:
+                end = None
+            seq_vr = vr if vr in ("SQ", "UN") else "SQ"
+            un = seq_vr == "UN"
+            frame = _Frame(_SEQ, tag, seq_vr, end, end if end is not None else top.limit,
+                           top.path, 0, True if un else top.implicit,
+                           True if un else top.little, offset, top)
+            self._out.append(_new(SequenceStart, (tag, seq_vr, length, offset, top.path)))
+        else:
+            raise StructureError(f"undefined length on a {vr} element", offset=offset,
+                                 path=self._error_path(top, tag))
+        self._depth += 1
+        self._stack.append(frame)
+        return frame
+
+    def _open_item(self, seq: _Frame, length: int, offset: int) -> _Frame:
+        index = seq.index
+        seq.index = index + 1
+        path = (*seq.path, (seq.tag, index))
+        if length != UNDEFINED_LENGTH:
+            end: int | None = offset + 8 + length
+            self._check_end(seq, end, f"item of {length} bytes", offset, seq.tag)  # type: ignore[arg-type]
+            limit = end
+        else:
+            end = None
+            limit = seq.limit
+        item = _Frame(_ITEM, seq.tag, "", end, limit, path, index, seq.implicit, seq.little,
+                      offset, seq)
+        self._out.append(_new(ItemStart, (index, length, offset, path)))
+        self._stack.append(item)
+        self._pos += 8
+        return item
+
+    def _fragment(self, frags: _Frame, length: int, offset: int) -> bool:
+        """One fragment; False if its bytes have not all arrived yet."""
+        if length == UNDEFINED_LENGTH:
+            raise StructureError("fragment with undefined length", offset=offset,
+                                 path=self._error_path(frags, frags.tag))
+        self._check_end(frags, offset + 8 + length, f"fragment of {length} bytes", offset,
+                        frags.tag)
+        index = frags.index
+        if length <= self._threshold:
+            if not self._ensure(8 + length):
+                return False
+            pos = self._pos
+            value = self._buf[pos + 8:pos + 8 + length]
+            self._out.append(_new(Fragment, (index, length, value, offset)))
+            self._pos = pos + 8 + length
+        else:
+            self._out.append(_new(ValueStart, (ITEM, frags.vr, length, offset, frags.path)))
+            self._pos += 8
+            self._value_left = length
+            self._value_tag = ITEM
+            self._set_state(State.VALUE)
+        frags.index = index + 1
+        return True
+
+    def _close_defined(self, top: _Frame) -> None:
+        """The defined length of ``top`` has been read: close it."""
+        here = self._base + self._pos
+        end = top.end
+        assert end is not None
+        if here > end:
+            raise ContainerOverrunError(f"content runs {here - end} bytes past its container",
+                                        offset=end, path=self._error_path(top))
+        if top.kind == _SEQ:
+            self._out.append(_new(SequenceEnd, (top.tag, False, here, top.path)))
+            self._depth -= 1
+        else:
+            self._out.append(_new(ItemEnd, (top.index, False, here, top.path)))
+        self._stack.pop()
+
+    def _dataset_needs_data(self, top: _Frame) -> bool:
+        """Called when a header or value is incomplete: wait, end, or report truncation."""
+        if not self._input_exhausted():
+            return False
+        offset = self._base + self._pos
+        if self._unread() == 0 and len(self._stack) == 1:
+            self._out.append(DatasetEnd(offset))
+            self._set_state(State.DONE)
+            return False
+        self._truncated(top, offset)
+        return False
+
+    def _truncated(self, top: _Frame, offset: int) -> None:
+        unread = self._unread()
+        what = f"input ends with {unread} unread bytes" if unread else "input ends"
+        open_containers = len(self._stack) - 1
+        if open_containers:
+            what += f" inside {open_containers} open container(s)"
+        if not self._lenient:
+            raise TruncatedError(what, offset=offset, path=self._error_path(top))
+        message = f"{what} at offset {offset}"
+        self.warnings.append(message)
+        warnings.warn(message, DicomStreamWarning, stacklevel=4)
+        self._close_all(offset)
+
+    def _close_all(self, offset: int) -> None:
+        """Lenient end: close every open container, then end the dataset."""
+        while len(self._stack) > 1:
+            top = self._stack.pop()
+            delimited = top.end is None
+            if top.kind == _SEQ:
+                self._out.append(_new(SequenceEnd, (top.tag, delimited, offset, top.path)))
+            elif top.kind == _FRAGS:
+                self._out.append(_new(FragmentsEnd, (top.tag, offset)))
+            else:
+                self._out.append(_new(ItemEnd, (top.index, delimited, offset, top.path)))
+        self._out.append(DatasetEnd(offset))
+        self._buf, self._pos, self._pending, self._pending_len = b"", 0, [], 0
+        self._state = State.DONE
+
+    # -- large values ------------------------------------------------------------------
+
+    def _stream_value(self) -> bool:
+        out = self._out.append
+        chunk = self._chunk
+        left = self._value_left
+        while left:
+            size = chunk if left > chunk else left
+            if not self._ensure(size):
+                self._value_left = left
+                if self._input_exhausted():
+                    self._truncated(self._stack[-1], self._base + self._pos)
+                    return False
+                return False
+            pos = self._pos
+            out(_new(ValueChunk, (memoryview(self._buf)[pos:pos + size], self._base + pos)))
+            self._pos = pos + size
+            left -= size
+        self._value_left = 0
+        out(_new(ValueEnd, (self._value_tag, self._base + self._pos)))
+        self._set_state(State.DATASET)
+        return True
+
+
+_VR_STR_VALUES = frozenset(_VR_STR.values())
+
+
+def parse_bytes(data: bytes, **options: object) -> list[Event]:
+    """Parse a complete input held in memory; ``options`` go to :class:`Parser`."""
+    parser = Parser(**options)  # type: ignore[arg-type]
+    parser.receive_data(data)
+    parser.receive_data(b"")
+    return parser.events()
