@@ -71,7 +71,7 @@ per-frame pixel data in items) come near this."""
 _VR_BYTES: dict[str, bytes] = {v.value: v.value.encode() for v in VR}
 _LONG = LONG_LENGTH_VRS
 _SWAP = SWAP_SIZES
-_SWAP_CODES = {2: "H", 4: "L", 8: "Q"}
+_SWAP_CODES = {array(code).itemsize: code for code in ("Q", "L", "I", "H")}
 
 _SHORT = (Struct("<HH2sH").pack, Struct(">HH2sH").pack)
 _LONGH = (Struct("<HH2s2xL").pack, Struct(">HH2s2xL").pack)
@@ -88,8 +88,6 @@ def _swap(data: bytes | memoryview, unit: int) -> bytes:
     """Reverse the byte order of each ``unit``-byte number in ``data``."""
     usable = len(data) - len(data) % unit
     arr = array(_SWAP_CODES[unit])
-    if arr.itemsize != unit:  # pragma: no cover - exotic platforms
-        raise EncodeError(f"no {unit}-byte array type on this platform")
     arr.frombytes(data[:usable])
     arr.byteswap()
     return arr.tobytes() + bytes(data[usable:])
@@ -286,7 +284,14 @@ class Encoder:
         meta = self._meta
         self._meta = None
         if meta or event.has_meta:
+            if self._target is not None and target.uid != source.uid and not any(
+                    e.tag == _TRANSFER_SYNTAX_UID for e in meta):
+                meta = sorted([*meta, Element(_TRANSFER_SYNTAX_UID, "UI", 0, b"")],
+                              key=lambda e: e.tag)
             self._write_meta(meta, target, event.offset)
+        elif target.deflated:
+            raise EncodeError("a deflated dataset needs a file meta group to name its "
+                              "transfer syntax; this input has none")
         self._frames = [_Frame(_DATASET, 0, "", target.implicit_vr, target.little_endian,
                                source.little_endian, False)]
         if target.deflated:

@@ -683,7 +683,8 @@ class Parser:
                 self._check_end(top, end, f"sequence of {length} bytes", offset, tag)
             else:
                 end = None
-            seq_vr = vr if vr in ("SQ", "UN") else "SQ"
+            # Only a VR *written* as UN makes a CP-246 sequence; in implicit VR it is SQ.
+            seq_vr = "UN" if vr == "UN" and not implicit else "SQ"
             un = seq_vr == "UN"
             frame = _Frame(_SEQ, tag, seq_vr, end, end if end is not None else top.limit,
                            top.path, 0, True if un else top.implicit,

@@ -1,0 +1,64 @@
+"""The ``dicomstream`` command line: subcommands found through entry points.
+
+Exit status: 0 when everything succeeded, 1 when some inputs failed, 2 for usage
+errors. Errors are one line on stderr; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ("Command", "main")
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from dicomstream.cli._command import Command, discover_commands
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command], list[str]]:
+    """The top-level parser with one sub-parser per discovered command."""
+    from dicomstream import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="dicomstream",
+        description="Streaming DICOM: dump, rewrite and transform files, trees and streams.")
+    parser.add_argument("--version", action="version", version=f"dicomstream {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks instead of one-line errors")
+    commands, problems = discover_commands()
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command in commands.items():
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks instead of one-line errors")
+        command.configure(p)
+    return parser, commands, problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser, commands, problems = build_parser()
+    args = parser.parse_args(argv)
+    for problem in problems:
+        print(f"dicomstream: warning: {problem}", file=sys.stderr)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    command = commands[args.command]
+    try:
+        return command.run(args)
+    except KeyboardInterrupt:
+        print("dicomstream: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            raise
+        from dicomstream.cli._errors import describe
+
+        print(f"dicomstream {args.command}: {describe(exc)}", file=sys.stderr)
+        return 1

@@ -1,0 +1,68 @@
+"""What a CLI subcommand is, and how subcommands are found.
+
+Every subcommand — built-in or from a plugin — is a :class:`Command` published under
+the ``dicomstream.commands`` entry-point group, so ``dicomstream dump`` is found the same
+way as a third party's ``dicomstream frobnicate``. A plugin that fails to load is
+reported on stderr and the others keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = ("BUILTIN_COMMANDS", "Command", "discover_commands")
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+COMMANDS_GROUP = "dicomstream.commands"
+
+BUILTIN_COMMANDS = {
+    "dump": "dicomstream.cli.dump:command",
+    "rewrite": "dicomstream.cli.rewrite:command",
+    "plugins": "dicomstream.cli.plugins:command",
+}
+"""Used when the package runs from a source tree without installed metadata."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, one-line help, argument set-up and entry function.
+
+    ``run`` returns the exit status: 0 success, 1 some inputs failed, 2 usage error.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _load(value: str) -> Command:
+    module, _, attr = value.partition(":")
+    obj = getattr(importlib.import_module(module), attr)
+    if not isinstance(obj, Command):
+        raise TypeError(f"{value} is not a dicomstream.cli.Command")
+    return obj
+
+
+def discover_commands() -> tuple[dict[str, Command], list[str]]:
+    """Installed commands by name, and one message per command that failed to load."""
+    found: dict[str, Command] = {}
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for ep in entry_points(group=COMMANDS_GROUP):
+        seen.setdefault(ep.name, ep.value)
+    for name, value in BUILTIN_COMMANDS.items():
+        seen.setdefault(name, value)
+    for name, value in sorted(seen.items()):
+        try:
+            found[name] = _load(value)
+        except Exception as exc:  # a broken plugin must not break the CLI
+            problems.append(f"command {name!r} ({value}) failed to load: "
+                            f"{type(exc).__name__}: {exc}")
+    return found, problems

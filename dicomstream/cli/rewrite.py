@@ -1,0 +1,119 @@
+"""``dicomstream rewrite SRC DST``: stream files or trees through stages.
+
+With no options the output is byte-identical to the input. Options add stages, in this
+order: ``--set``/``--delete`` (edit), ``--remove-private`` and ``--stop-before-pixels``
+(filter), then each ``--stage`` as given, then ``meta`` (keeps the file meta consistent
+with edits). ``--transfer-syntax`` re-encodes. SRC/DST: files, directory trees
+(mirrored), ``-``, or URLs handled by plugins.
+"""
+
+from __future__ import annotations
+
+__all__ = ("add_bulk_options", "command", "run_bulk_command")
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from dicomstream.cli._command import Command
+from dicomstream.cli._errors import describe
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+    from dicomstream.stages import Stage
+
+
+def add_bulk_options(parser: argparse.ArgumentParser) -> None:
+    """SRC, DST and the options every bulk command shares."""
+    parser.add_argument("source", metavar="SRC", help="file, directory, - or URL")
+    parser.add_argument("destination", metavar="DST", help="file, directory, - or URL")
+    parser.add_argument("--transfer-syntax", metavar="NAME|UID",
+                        help="re-encode: implicit, explicit, big, deflated, a keyword or UID")
+    parser.add_argument("--jobs", "-j", type=int, default=8, metavar="N",
+                        help="inputs processed at once (default 8)")
+    parser.add_argument("--report", metavar="FILE", help="append one JSON line per input")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="rewrite outputs that already exist (default: skip them, "
+                             "so a re-run resumes)")
+    parser.add_argument("--lenient", action="store_true",
+                        help="accept truncated inputs (warn, close open containers)")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="progress bar (default: only on a terminal)")
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    add_bulk_options(parser)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a value by keyword, tag or path "
+                             "(e.g. PatientName=ANON, ReferencedSeriesSequence[*].SeriesInstanceUID=1.2.3)")
+    parser.add_argument("--delete", action="append", default=[], metavar="KEY",
+                        help="delete an element by keyword, tag or path")
+    parser.add_argument("--remove-private", action="store_true", help="drop private elements")
+    parser.add_argument("--stop-before-pixels", action="store_true",
+                        help="drop pixel data and everything after it")
+    parser.add_argument("--stage", action="append", default=[], metavar="NAME[:K=V,...]",
+                        help="add a registered stage (see 'dicomstream plugins')")
+
+
+def build_stage_factory(args: argparse.Namespace) -> Callable[[], list[Stage]] | None:
+    """A factory of fresh stage instances (one set per input) from the options."""
+    from dicomstream.stages import build_cli_stages
+
+    return build_cli_stages(sets=args.set, deletes=args.delete,
+                            remove_private=args.remove_private,
+                            stop_before_pixels=args.stop_before_pixels, stages=args.stage)
+
+
+def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]] | None,
+                     *, verb: str = "rewrite",
+                     extra: Callable[..., dict[str, Any]] | None = None) -> int:
+    """Run a bulk rewrite from parsed options; prints a summary, returns the exit status."""
+    from dicomstream.bulk import rewrite_many
+    from dicomstream.cli._progress import BulkProgress
+    from dicomstream.transfer_syntax import resolve_transfer_syntax
+
+    ts = None
+    if args.transfer_syntax:
+        try:
+            ts = resolve_transfer_syntax(args.transfer_syntax).uid
+        except ValueError as exc:
+            print(f"dicomstream {verb}: {exc}", file=sys.stderr)
+            return 2
+    if args.jobs < 1:
+        print(f"dicomstream {verb}: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    enabled = {"auto": None, "always": True, "never": False}[args.progress]
+    import warnings
+
+    with BulkProgress(verb, enabled=enabled) as progress, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = anyio.run(lambda: rewrite_many(
+            args.source, args.destination, stages=stages, transfer_syntax=ts,
+            jobs=args.jobs, report=args.report, skip_existing=not args.overwrite,
+            on_done=progress.done, on_total=progress.set_total, extra=extra,
+            parser_options={"lenient": True} if args.lenient else None))
+    for source, message in summary.failures[:20]:
+        print(f"dicomstream {verb}: {source}: {message}", file=sys.stderr)
+    if len(summary.failures) > 20:
+        print(f"dicomstream {verb}: … and {len(summary.failures) - 20} more failures "
+              "(see --report)", file=sys.stderr)
+    if summary.total > 1 or summary.failed:
+        print(f"dicomstream {verb}: {summary.ok} written, {summary.skipped} skipped, "
+              f"{summary.failed} failed in {summary.seconds:.2f} s", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        stages = build_stage_factory(args)
+    except (ValueError, KeyError) as exc:
+        print(f"dicomstream rewrite: {describe(exc)}", file=sys.stderr)
+        return 2
+    return run_bulk_command(args, stages)
+
+
+command = Command(name="rewrite", help="rewrite files or trees through stages "
+                  "(byte-identical with no options)", configure=_configure, run=_run)

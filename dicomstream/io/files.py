@@ -1,0 +1,213 @@
+"""Local files: a streaming source and an atomic sink.
+
+Disk I/O happens in worker threads, as with every async file API (aiofiles and anyio's
+both hop to a thread per call). Bulk jobs over many small files are dominated by those
+hops, so the common case is batched: a file no larger than one read is opened, read and
+closed in a single hop, and an output that fits one buffer is written to its temporary
+file, closed and renamed in a single hop. Larger files stream through aiofiles on asyncio
+(anyio's file API on trio, which aiofiles does not serve), one read of ``chunk_size`` at
+a time, so memory stays flat whatever the file size.
+
+:class:`FileSink` is atomic: bytes go to a temporary file beside the target, renamed over
+it on :meth:`~FileSink.commit`; :meth:`~FileSink.abort` (failure, cancellation) deletes
+the temporary file, so a destination is either absent, the old file, or complete.
+"""
+
+from __future__ import annotations
+
+__all__ = ("FileSink", "FileSource", "temporary_path_for")
+
+import asyncio
+import os
+import secrets
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from dicomstream.errors import SinkError, SourceError
+from dicomstream.io._base import DEFAULT_READ_SIZE
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+TEMP_SUFFIX = ".dicomstream-tmp"
+"""Suffix of temporary files; a resumed bulk run removes leftovers carrying it."""
+
+
+def temporary_path_for(target: Path) -> Path:
+    """A unique temporary path in the target's directory (so rename is atomic)."""
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def _open_and_read(path: Path, size: int) -> tuple[IO[bytes] | None, int, bytes]:
+    f = open(path, "rb")  # noqa: SIM115 - closed below or by the caller
+    try:
+        total = os.fstat(f.fileno()).st_size
+        first = f.read(size)
+        if len(first) < size:
+            f.close()
+            return None, total, first
+        return f, total, first
+    except BaseException:
+        f.close()
+        raise
+
+
+def _async_file(handle: IO[bytes]) -> Any:
+    """An async view of an open file: aiofiles on asyncio, anyio's on other backends."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio)
+        return anyio.wrap_file(handle)
+    import aiofiles.threadpool
+
+    return aiofiles.threadpool.wrap(handle)
+
+
+class FileSource:
+    """Read a local file as a stream of chunks."""
+
+    def __init__(self, path: str | os.PathLike[str], *, chunk_size: int = DEFAULT_READ_SIZE
+                 ) -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        self.chunk_size = chunk_size
+        self.size: int | None = None
+        """Known once iteration has started (the file is stat-ed with the first read)."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            handle, self.size, first = await anyio.to_thread.run_sync(
+                _open_and_read, self.path, self.chunk_size)
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.name}: {exc.strerror or exc}") from exc
+        if first:
+            yield first
+        if handle is None:
+            return
+        async for chunk in self._rest(handle):
+            yield chunk
+
+    async def _rest(self, handle: IO[bytes]) -> AsyncIterator[bytes]:
+        """The chunks after the first, through aiofiles (asyncio) or anyio (trio)."""
+        afile = _async_file(handle)
+        try:
+            while True:
+                try:
+                    chunk = await afile.read(self.chunk_size)
+                except OSError as exc:
+                    raise SourceError(f"cannot read {self.name}: {exc}") from exc
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(handle.close)
+
+
+def _write_small(tmp: Path, target: Path, parts: list[bytes]) -> None:
+    try:
+        with open(tmp, "wb") as f:
+            f.writelines(parts)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _open_tmp(tmp: Path) -> IO[bytes]:
+    return open(tmp, "wb")  # noqa: SIM115 - closed by the sink
+
+
+def _finish(handle: IO[bytes], parts: list[bytes], tmp: Path, target: Path) -> None:
+    try:
+        handle.writelines(parts)
+        handle.close()
+        os.replace(tmp, target)
+    except BaseException:
+        handle.close()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _discard(handle: IO[bytes] | None, tmp: Path) -> None:
+    if handle is not None:
+        handle.close()
+    tmp.unlink(missing_ok=True)
+
+
+class FileSink:
+    """Write a local file atomically (temporary file + rename).
+
+    Args:
+        path: the destination; its directory must exist (``make_parents`` creates it).
+        buffer_size: bytes gathered in memory before a write to disk.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, buffer_size: int = DEFAULT_READ_SIZE,
+                 make_parents: bool = False) -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        self._buffer_size = buffer_size
+        self._make_parents = make_parents
+        self._tmp = temporary_path_for(self.path)
+        self._parts: list[bytes] = []
+        self._buffered = 0
+        self._handle: IO[bytes] | None = None
+        self._afile: Any = None
+        self._done = False
+        self.bytes_written = 0
+
+    async def write(self, data: bytes) -> None:
+        if self._done:
+            raise SinkError(f"{self.name}: write after commit/abort")
+        if not data:
+            return
+        self._parts.append(bytes(data))
+        self._buffered += len(data)
+        self.bytes_written += len(data)
+        if self._buffered >= self._buffer_size:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        parts, self._parts, self._buffered = self._parts, [], 0
+        try:
+            if self._handle is None:
+                await self._prepare_dir()
+                self._handle = await anyio.to_thread.run_sync(_open_tmp, self._tmp)
+                self._afile = _async_file(self._handle)
+            await self._afile.write(b"".join(parts))
+        except OSError as exc:
+            await self.abort()
+            raise SinkError(f"cannot write {self.name}: {exc.strerror or exc}") from exc
+
+    async def _prepare_dir(self) -> None:
+        if self._make_parents:
+            await anyio.to_thread.run_sync(
+                lambda: self.path.parent.mkdir(parents=True, exist_ok=True))
+
+    async def commit(self) -> None:
+        if self._done:
+            return
+        try:
+            if self._handle is None:
+                await self._prepare_dir()
+                await anyio.to_thread.run_sync(_write_small, self._tmp, self.path, self._parts)
+            else:
+                await anyio.to_thread.run_sync(_finish, self._handle, self._parts, self._tmp,
+                                               self.path)
+        except OSError as exc:
+            self._done = True
+            raise SinkError(f"cannot write {self.name}: {exc.strerror or exc}") from exc
+        self._done = True
+        self._parts = []
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._parts = []
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_discard, self._handle, self._tmp)

@@ -1,0 +1,39 @@
+"""The stage model: async transforms over batches of events.
+
+A stage receives the events of one stream in order, batch by batch, and returns the
+events to pass on. Most stages map or drop events; they override :meth:`Stage.process`
+and loop over the batch in plain Python, so a pipeline costs one ``await`` per stage per
+batch — not per element — and a chain of no-op stages costs next to nothing. A stage
+may ``await`` I/O inside ``process`` (a key service, a lookup table).
+
+A stage may hold events back (to look ahead) but must declare the bound in
+:attr:`Stage.max_lookahead` and release them by :meth:`Stage.flush` at the end.
+One stage instance serves one stream: bulk runs make a fresh instance per input.
+"""
+
+from __future__ import annotations
+
+__all__ = ("Stage",)
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from dicomstream.events import Event
+
+
+class Stage:
+    """Base class of transform stages (a no-op as it is)."""
+
+    name: ClassVar[str] = "noop"
+    """The name the stage is registered under (``--stage NAME``)."""
+
+    max_lookahead: ClassVar[int] = 0
+    """Most events this stage ever holds back before passing them on."""
+
+    async def process(self, batch: list[Event]) -> list[Event]:
+        """Transform one batch; return the events to pass on (may be the same list)."""
+        return batch
+
+    async def flush(self) -> list[Event]:
+        """The stream has ended: return any events still held back."""
+        return []

@@ -1,0 +1,298 @@
+"""The ``edit`` stage: set, replace, insert or delete elements anywhere in the stream.
+
+Targets are keywords, tags or tag paths (``ReferencedSeriesSequence[*].SeriesInstanceUID``).
+Values are Python values (or a callable receiving the old decoded value) encoded with
+the element's VR, the stream's byte order at that point and the character set in force
+there; an element that is not present is inserted at its place in tag order, in every
+item the path addresses. Elements of the file meta group (0002,xxxx) are edited in the
+meta group.
+
+================ ====================================================================
+action           effect
+================ ====================================================================
+``set``          replace the value if the element exists, else insert it
+``replace``      replace the value only if the element exists
+``insert``       insert only if the element does not exist
+``delete``       remove the element (a sequence with all its items)
+================ ====================================================================
+"""
+
+from __future__ import annotations
+
+__all__ = ("Edit", "EditStage", "coerce_text_value")
+
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from dicomstream.context import StreamContext
+from dicomstream.errors import EncodeError, StageError
+from dicomstream.events import (
+    DatasetEnd,
+    DatasetStart,
+    Element,
+    FragmentsEnd,
+    FragmentsStart,
+    ItemEnd,
+    ItemStart,
+    SequenceEnd,
+    SequenceStart,
+    ValueEnd,
+    ValueStart,
+)
+from dicomstream.stages._base import Stage
+from dicomstream.stages._paths import TagPattern, parse_tag_path, resolve_tag
+from dicomstream.tags import format_tag
+from dicomstream.values import encode_value
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from dicomstream.events import Event
+    from dicomstream.tags import TagPath
+
+_ACTIONS = frozenset({"set", "replace", "insert", "delete"})
+_NUMERIC = frozenset({"US", "SS", "UL", "SL", "UV", "SV"})
+_FLOATS = frozenset({"FL", "FD"})
+_BINARY = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
+
+
+class CliText(str):
+    """A value typed on a command line: converted per VR once the VR is known."""
+
+    __slots__ = ()
+
+
+def coerce_text_value(vr: str, text: str) -> Any:
+    """Turn command-line text into the Python value ``encode_value`` expects for ``vr``.
+
+    Numbers are split on backslashes (``1\\2\\3``); AT takes tags or keywords; binary
+    VRs take hex (``0x0102…``) or the text's bytes; text VRs take the text as is.
+    """
+    if vr in _NUMERIC:
+        values = [int(v, 0) for v in text.split("\\") if v.strip()]
+        return values[0] if len(values) == 1 else values
+    if vr in _FLOATS:
+        floats = [float(v) for v in text.split("\\") if v.strip()]
+        return floats[0] if len(floats) == 1 else floats
+    if vr == "AT":
+        tags = [resolve_tag(v) for v in text.split("\\") if v.strip()]
+        return tags[0] if len(tags) == 1 else tags
+    if vr in _BINARY:
+        return bytes.fromhex(text[2:]) if text.lower().startswith("0x") else text.encode()
+    return text
+
+
+class Edit(NamedTuple):
+    """One edit.
+
+    Attributes:
+        action: ``set``, ``replace``, ``insert`` or ``delete``.
+        pattern: what it addresses.
+        value: the new value, or a callable ``old_value -> new_value``.
+        vr: the VR to write (default: the existing element's, else the dictionary's).
+    """
+
+    action: str
+    pattern: TagPattern
+    value: Any = None
+    vr: str | None = None
+
+    @classmethod
+    def parse(cls, action: str, target: str | int | TagPattern, value: Any = None,
+              vr: str | None = None) -> Edit:
+        """Build an edit from a keyword, tag, tag path or pattern."""
+        if action not in _ACTIONS:
+            raise ValueError(f"unknown edit action {action!r}")
+        if isinstance(target, TagPattern):
+            pattern = target
+        elif isinstance(target, int):
+            pattern = TagPattern((), target)
+        else:
+            pattern = parse_tag_path(target)
+        return cls(action, pattern, value, vr)
+
+
+def _dictionary_vr(tag: int) -> str | None:
+    from dicomstream.dictionary import lookup
+
+    entry = lookup(tag)
+    if entry is None or entry.vr in ("", "NONE"):
+        return None
+    return entry.vr.split(" or ", 1)[0]
+
+
+class _Level:
+    """An open dataset or item and the inserts still due in it."""
+
+    __slots__ = ("path", "pending")
+
+    def __init__(self, path: TagPath, pending: list[Edit]) -> None:
+        self.path = path
+        self.pending = pending
+
+
+class EditStage(Stage):
+    """Apply :class:`Edit`\\ s to the stream.
+
+    Args:
+        edits: edits in any order (several may address the same tag at different paths;
+            the first matching one wins).
+        set, replace, insert: ``{target: value}`` shorthands.
+        delete: targets to delete.
+    """
+
+    name: ClassVar[str] = "edit"
+    max_lookahead: ClassVar[int] = 0
+
+    def __init__(
+        self,
+        edits: Iterable[Edit] = (),
+        *,
+        set: Mapping[str | int, Any] | None = None,  # noqa: A002 - mirrors the CLI option
+        replace: Mapping[str | int, Any] | None = None,
+        insert: Mapping[str | int, Any] | None = None,
+        delete: Iterable[str | int] = (),
+    ) -> None:
+        all_edits = list(edits)
+        for action, mapping in (("set", set), ("replace", replace), ("insert", insert)):
+            for target, value in (mapping or {}).items():
+                all_edits.append(Edit.parse(action, target, value))
+        all_edits.extend(Edit.parse("delete", target) for target in delete)
+        self.edits = tuple(all_edits)
+        self._by_tag: dict[int, list[Edit]] = {}
+        for edit in self.edits:
+            self._by_tag.setdefault(edit.pattern.tag, []).append(edit)
+        self._ctx = StreamContext()
+        self._levels = [_Level((), self._due((), meta=True))]
+        self._skip_depth = 0
+        self._skip_value = False
+        self._has_meta = True
+
+    @classmethod
+    def from_cli(cls, options: Mapping[str, str]) -> EditStage:
+        """``--stage edit:PatientName=ANON,PatientID=X``: each option sets a value."""
+        return cls(set={k: CliText(v) for k, v in options.items()})
+
+    def _due(self, path: TagPath, *, meta: bool = False) -> list[Edit]:
+        """Set/insert edits addressed to the item at ``path``, in tag order."""
+        due = []
+        for edit in self.edits:
+            if edit.action not in ("set", "insert") or not edit.pattern.matches_level(path):
+                continue
+            if not path and (edit.pattern.tag >> 16 == 0x0002) != meta:
+                continue
+            due.append(edit)
+        due.sort(key=lambda e: e.pattern.tag)
+        return due
+
+    def _match(self, tag: int, path: TagPath) -> Edit | None:
+        for edit in self._by_tag.get(tag, ()):
+            if edit.pattern.matches_level(path):
+                return edit
+        return None
+
+    def _make(self, edit: Edit, path: TagPath, old: Element | None = None,
+              vr: str | None = None) -> Element:
+        tag = edit.pattern.tag
+        vr = edit.vr or vr or _dictionary_vr(tag)
+        if vr is None:
+            raise StageError(f"edit of {format_tag(tag)}: VR unknown; give it explicitly")
+        value = edit.value
+        if callable(value):
+            value = value(self._ctx.decode(old) if old is not None else None)
+        if isinstance(value, CliText):
+            value = coerce_text_value(vr, value)
+        meta = tag >> 16 == 0x0002 and not path
+        try:
+            raw = encode_value(vr, value, little_endian=True if meta else self._ctx.little_endian,
+                               charset=None if meta else self._ctx.charset)
+        except EncodeError as exc:
+            raise StageError(f"edit of {format_tag(tag)}: {exc}") from exc
+        return Element(tag, vr, len(raw), raw, -1, path)
+
+    def _flush_pending(self, out: list[Event], level: _Level, below: int | None) -> None:
+        pending = level.pending
+        while pending and (below is None or pending[0].pattern.tag < below):
+            element = self._make(pending.pop(0), level.path)
+            out.append(element)
+            self._ctx.feed(element)
+
+    async def process(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
+        out: list[Event] = []
+        ctx = self._ctx
+        by_tag = self._by_tag
+        for ev in batch:
+            cls = type(ev)
+            if self._skip_depth:
+                if cls is SequenceStart or cls is FragmentsStart:
+                    self._skip_depth += 1
+                elif cls is SequenceEnd or cls is FragmentsEnd:
+                    self._skip_depth -= 1
+                continue
+            if self._skip_value:
+                if cls is ValueEnd:
+                    self._skip_value = False
+                continue
+            if cls is Element or cls is SequenceStart or cls is ValueStart or \
+                    cls is FragmentsStart:
+                tag: int = ev.tag  # type: ignore[attr-defined]
+                level = self._levels[-1]
+                pending = level.pending
+                if pending:
+                    if pending[0].pattern.tag < tag:
+                        self._flush_pending(out, level, tag)
+                    # the element exists: a pending set becomes a replace, an insert a no-op
+                    while pending and pending[0].pattern.tag == tag:
+                        pending.pop(0)
+                if tag in by_tag:
+                    edit = self._match(tag, level.path)
+                    if edit is not None and edit.action != "insert":
+                        self._apply(edit, ev, out, level.path)
+                        continue
+                out.append(ev)
+                ctx.feed(ev)
+            elif cls is ItemStart:
+                out.append(ev)
+                ctx.feed(ev)
+                self._levels.append(_Level(ev.path, self._due(ev.path)))  # type: ignore[attr-defined]
+            elif cls is ItemEnd:
+                self._flush_pending(out, self._levels[-1], None)
+                self._levels.pop()
+                out.append(ev)
+                ctx.feed(ev)
+            elif cls is DatasetStart:
+                self._has_meta = ev.has_meta  # type: ignore[attr-defined]
+                if self._has_meta:
+                    self._flush_pending(out, self._levels[-1], None)
+                out.append(ev)
+                ctx.feed(ev)
+                self._levels = [_Level((), self._due(()))]
+            elif cls is DatasetEnd:
+                self._flush_pending(out, self._levels[-1], None)
+                out.append(ev)
+            else:
+                out.append(ev)
+                ctx.feed(ev)
+        return out
+
+    def _apply(self, edit: Edit, ev: Event, out: list[Event], path: TagPath) -> None:
+        cls = type(ev)
+        if edit.action == "delete":
+            if cls is SequenceStart or cls is FragmentsStart:
+                self._skip_depth = 1
+            elif cls is ValueStart:
+                self._skip_value = True
+            return
+        if cls is SequenceStart:
+            raise StageError(f"cannot {edit.action} sequence {edit.pattern} with a value; "
+                             "edit its items or delete it")
+        if cls is FragmentsStart:
+            self._skip_depth = 1
+            element = self._make(edit, path, None, ev.vr)  # type: ignore[attr-defined]
+        elif cls is ValueStart:
+            self._skip_value = True
+            element = self._make(edit, path, None, ev.vr)  # type: ignore[attr-defined]
+        else:
+            assert isinstance(ev, Element)
+            element = self._make(edit, path, ev, ev.vr)
+        out.append(element)
+        self._ctx.feed(element)

@@ -1,0 +1,135 @@
+"""The ``filter`` stage: drop private elements, groups or tags, or everything from the
+pixel data on.
+
+Removal rules (private, groups, tags) apply at every depth; keep lists apply to the top
+level of the dataset (what a kept sequence holds is kept whole), never to the file meta
+group. ``stop_before_pixels`` drops (7FE0,0008/0009/0010) and everything after them at
+the top level, as pydicom's ``stop_before_pixels`` does.
+"""
+
+from __future__ import annotations
+
+__all__ = ("FilterStage",)
+
+from typing import TYPE_CHECKING, ClassVar
+
+from dicomstream.events import (
+    DatasetEnd,
+    DatasetStart,
+    Element,
+    FragmentsEnd,
+    FragmentsStart,
+    SequenceEnd,
+    SequenceStart,
+    ValueEnd,
+    ValueStart,
+)
+from dicomstream.stages._base import Stage
+from dicomstream.stages._paths import resolve_tag
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from dicomstream.events import Event
+
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+
+
+def _parse_groups(text: str) -> list[int]:
+    return [int(g, 16) for g in text.replace(";", " ").replace(",", " ").split()]
+
+
+class FilterStage(Stage):
+    """Drop elements by rule.
+
+    Args:
+        remove_private: drop elements of odd groups (private creators included).
+        remove_groups: groups to drop, e.g. ``[0x0009, 0x6000]``.
+        remove_tags: tags or keywords to drop wherever they are.
+        keep_groups: if given, drop top-level elements of other groups (not 0002).
+        keep_tags: if given, drop top-level elements not listed (not 0002).
+        stop_before_pixels: drop the pixel data and all that follows it.
+    """
+
+    name: ClassVar[str] = "filter"
+
+    def __init__(self, *, remove_private: bool = False, remove_groups: Iterable[int] = (),
+                 remove_tags: Iterable[int | str] = (), keep_groups: Iterable[int] | None = None,
+                 keep_tags: Iterable[int | str] | None = None,
+                 stop_before_pixels: bool = False) -> None:
+        self.remove_private = remove_private
+        self.remove_groups = frozenset(remove_groups)
+        self.remove_tags = frozenset(t if isinstance(t, int) else resolve_tag(t)
+                                     for t in remove_tags)
+        self.keep_groups = None if keep_groups is None else frozenset(keep_groups) | {2}
+        self.keep_tags = None if keep_tags is None else frozenset(
+            t if isinstance(t, int) else resolve_tag(t) for t in keep_tags)
+        self.stop_before_pixels = stop_before_pixels
+        self._skip_depth = 0
+        self._skip_value = False
+        self._stopped = False
+
+    @classmethod
+    def from_cli(cls, options: Mapping[str, str]) -> FilterStage:
+        """``--stage filter:remove_private=1,remove_groups=0009;0019,stop_before_pixels=1``"""
+        def flag(key: str) -> bool:
+            return options.get(key, "0").lower() in ("1", "true", "yes", "on")
+
+        return cls(
+            remove_private=flag("remove_private"),
+            remove_groups=_parse_groups(options.get("remove_groups", "")),
+            remove_tags=[t for t in options.get("remove_tags", "").split(";") if t],
+            keep_groups=_parse_groups(options["keep_groups"]) if "keep_groups" in options
+            else None,
+            keep_tags=[t for t in options["keep_tags"].split(";") if t]
+            if "keep_tags" in options else None,
+            stop_before_pixels=flag("stop_before_pixels"))
+
+    def _drop(self, tag: int, top: bool) -> bool:
+        group = tag >> 16
+        if self.remove_private and group & 1 and group > 7 and group != 0xFFFF:
+            return True
+        if group in self.remove_groups or tag in self.remove_tags:
+            return True
+        if top and group != 0x0002:
+            if self.keep_groups is not None and group not in self.keep_groups:
+                return True
+            if self.keep_tags is not None and tag not in self.keep_tags:
+                return True
+        return False
+
+    async def process(self, batch: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for ev in batch:
+            cls = type(ev)
+            if self._stopped:
+                if cls is DatasetEnd:
+                    out.append(ev)
+                continue
+            if self._skip_depth:
+                if cls is SequenceStart or cls is FragmentsStart:
+                    self._skip_depth += 1
+                elif cls is SequenceEnd or cls is FragmentsEnd:
+                    self._skip_depth -= 1
+                continue
+            if self._skip_value:
+                if cls is ValueEnd:
+                    self._skip_value = False
+                continue
+            if cls is Element or cls is SequenceStart or cls is ValueStart or \
+                    cls is FragmentsStart:
+                tag: int = ev.tag  # type: ignore[attr-defined]
+                top = not ev.path  # type: ignore[attr-defined]
+                if self.stop_before_pixels and top and tag in _PIXEL_TAGS:
+                    self._stopped = True
+                    continue
+                if self._drop(tag, top):
+                    if cls is SequenceStart or cls is FragmentsStart:
+                        self._skip_depth = 1
+                    elif cls is ValueStart:
+                        self._skip_value = True
+                    continue
+            elif cls is DatasetStart:
+                self._stopped = False
+            out.append(ev)
+        return out

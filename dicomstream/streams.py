@@ -1,0 +1,82 @@
+"""Async adapters between byte streams and event streams.
+
+These are the thin shells around the sans-IO core: :func:`aiter_events` reads chunks
+from a source and yields the events the parser can produce from each one, as a list
+(a *batch*): stages and the encoder work batch by batch, so there is one ``await`` per
+chunk, never one per element. :func:`write_events` is the other direction.
+"""
+
+from __future__ import annotations
+
+__all__ = ("aiter_events", "events_from_bytes", "write_events")
+
+from typing import TYPE_CHECKING, Any
+
+from dicomstream.encoder import Encoder
+from dicomstream.errors import EncodeError
+from dicomstream.parser import Parser
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, AsyncIterator
+
+    from dicomstream.events import Event
+    from dicomstream.io import Sink
+
+
+async def aiter_events(source: AsyncIterable[bytes], **parser_options: Any
+                       ) -> AsyncIterator[list[Event]]:
+    """Parse ``source`` as it arrives; yields non-empty batches of events.
+
+    ``parser_options`` go to :class:`~dicomstream.parser.Parser`. When the source knows
+    its size (``source.size``) the parser is told, so impossible lengths fail at once.
+    """
+    parser: Parser | None = None
+    async for chunk in source:
+        if parser is None:
+            options = dict(parser_options)
+            options.setdefault("source_size", getattr(source, "size", None))
+            parser = Parser(**options)
+        parser.receive_data(chunk)
+        batch = parser.events()
+        if batch:
+            yield batch
+    if parser is None:
+        parser = Parser(**parser_options)
+    parser.receive_data(b"")
+    batch = parser.events()
+    if batch:
+        yield batch
+
+
+async def events_from_bytes(data: bytes, **parser_options: Any) -> AsyncIterator[list[Event]]:
+    """Batches of events of an input held in memory (handy in tests and examples)."""
+    from dicomstream.io import BytesSource
+
+    async for batch in aiter_events(BytesSource(data), **parser_options):
+        yield batch
+
+
+async def write_events(batches: AsyncIterable[list[Event]], sink: Sink, *,
+                       encoder: Encoder | None = None, commit: bool = True) -> int:
+    """Encode event batches into ``sink``; returns the number of bytes written.
+
+    The sink is committed when the stream ended with ``DatasetEnd`` (unless
+    ``commit=False``) and aborted on any error or cancellation, so a partial output
+    is never left behind.
+    """
+    encoder = encoder or Encoder()
+    written = 0
+    try:
+        async for batch in batches:
+            data = encoder.send_all(batch)
+            if data:
+                written += len(data)
+                await sink.write(data)
+        if not encoder.finished:
+            raise EncodeError("event stream ended before DatasetEnd")
+        if commit:
+            await sink.commit()
+    except BaseException:
+        await sink.abort()
+        raise
+    return written
