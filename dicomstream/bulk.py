@@ -238,7 +238,10 @@ async def rewrite_many(
             if dst == "-":
                 raise DicomStreamError("a directory tree cannot be written to stdout")
             if skip_existing:
-                sweep_temporary_files(dst)
+                if os.path.isdir(dst):
+                    sweep_temporary_files(dst)
+                else:
+                    skip_existing = False  # a new destination has nothing to skip
             if on_total is not None:
                 on_total(count_tree(src))
             tasks: Iterable[Task] = plan_tree(src, dst)

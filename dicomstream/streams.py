@@ -68,10 +68,10 @@ async def write_events(batches: AsyncIterable[list[Event]], sink: Sink, *,
     written = 0
     try:
         async for batch in batches:
-            data = encoder.send_all(batch)
-            if data:
-                written += len(data)
-                await sink.write(data)
+            for data in encoder.send_all_parts(batch):
+                if data:
+                    written += len(data)
+                    await sink.write(data)
         if not encoder.finished:
             raise EncodeError("event stream ended before DatasetEnd")
         if commit:

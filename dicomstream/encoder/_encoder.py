@@ -77,6 +77,8 @@ _SHORT = (Struct("<HH2sH").pack, Struct(">HH2sH").pack)
 _LONGH = (Struct("<HH2s2xL").pack, Struct(">HH2s2xL").pack)
 _IMPL = (Struct("<HHL").pack, Struct(">HHL").pack)
 
+_PASS_THROUGH = 64 * 1024  # parts at least this large are never copied by send_all_parts
+
 _META_GROUP_LENGTH = 0x00020000
 _TRANSFER_SYNTAX_UID = 0x00020010
 
@@ -93,11 +95,14 @@ def _swap(data: bytes | memoryview, unit: int) -> bytes:
     return arr.tobytes() + bytes(data[usable:])
 
 
+_EXPLICIT_LE, _IMPLICIT_LE, _SLOW = 0, 1, 2
+
+
 class _Frame:
     """An open container on the output side."""
 
-    __slots__ = ("buf", "header_length", "implicit", "index", "kind", "little", "size",
-                 "src_little", "switched", "tag", "vr")
+    __slots__ = ("buf", "header_length", "implicit", "index", "kind", "little", "mode",
+                 "size", "src_little", "switched", "tag", "vr")
 
     def __init__(self, kind: int, tag: int, vr: str, implicit: bool, little: bool,
                  src_little: bool, buffered: bool) -> None:
@@ -112,6 +117,11 @@ class _Frame:
         self.switched = False  # was defined length, now undefined (buffer limit)
         self.header_length = 0
         self.index = 0
+        # How elements directly inside this container can be written (see send_all).
+        if kind > _ITEM or not little or little != src_little:
+            self.mode = _SLOW
+        else:
+            self.mode = _IMPLICIT_LE if implicit else _EXPLICIT_LE
 
 
 class Encoder:
@@ -162,10 +172,65 @@ class Encoder:
 
     def send_all(self, events: Iterable[Event]) -> bytes:
         """Encode a batch of events; returns all the bytes ready to be written."""
-        encode = self._encode
-        for event in events:
-            encode(event)
+        self._encode_batch(events)
         return self._drain()
+
+    def send_all_parts(self, events: Iterable[Event]) -> list[bytes | memoryview]:
+        """Like :meth:`send_all`, but returns the output as parts: runs of small pieces
+        joined, large values exactly as the events gave them (views into the parser's
+        buffer are never copied)."""
+        self._encode_batch(events)
+        if self._deflater is not None:
+            data = self._drain()
+            return [data] if data else []
+        parts: list[bytes | memoryview] = []
+        small: list[bytes | memoryview] = []
+        for part in self._out:
+            if len(part) >= _PASS_THROUGH:
+                if small:
+                    parts.append(b"".join(small))
+                    small = []
+                parts.append(part)
+            else:
+                small.append(part)
+        if small:
+            parts.append(b"".join(small))
+        self._out.clear()
+        return parts
+
+    def _encode_batch(self, events: Iterable[Event]) -> None:
+        encode = self._encode
+        out = self._out
+        vr_bytes = _VR_BYTES
+        long_vrs = _LONG
+        pack_short = _SHORT[0]
+        pack_long = _LONGH[0]
+        pack_implicit = _IMPL[0]
+        for event in events:
+            # Fast path: an element in a little endian dataset or item, no byte swapping.
+            if type(event) is Element and self._meta is None and self._frames:
+                mode = self._frames[-1].mode
+                if mode != _SLOW:
+                    tag, vr, _, value = event[0], event[1], event[2], event[3]
+                    n = len(value)
+                    if mode == _IMPLICIT_LE:
+                        header = pack_implicit(tag >> 16, tag & 0xFFFF, n)
+                    else:
+                        vrb = vr_bytes.get(vr)
+                        if vrb is None or (n > 0xFFFF and vr not in long_vrs):
+                            encode(event)  # let the slow path raise the right error
+                            continue
+                        if vr in long_vrs:
+                            header = pack_long(tag >> 16, tag & 0xFFFF, vrb, n)
+                        else:
+                            header = pack_short(tag >> 16, tag & 0xFFFF, vrb, n)
+                    sink = self._sink
+                    sink.append(header)
+                    sink.append(value)
+                    if sink is not out:
+                        self._buffer_grew(len(header) + n)
+                    continue
+            encode(event)
 
     @property
     def finished(self) -> bool:

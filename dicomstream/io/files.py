@@ -107,7 +107,9 @@ class FileSource:
                 await anyio.to_thread.run_sync(handle.close)
 
 
-def _write_small(tmp: Path, target: Path, parts: list[bytes]) -> None:
+def _write_small(tmp: Path, target: Path, parts: list[bytes], make_parents: bool) -> None:
+    if make_parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(tmp, "wb") as f:
             f.writelines(parts)
@@ -160,12 +162,12 @@ class FileSink:
         self._done = False
         self.bytes_written = 0
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         if self._done:
             raise SinkError(f"{self.name}: write after commit/abort")
         if not data:
             return
-        self._parts.append(bytes(data))
+        self._parts.append(data)  # type: ignore[arg-type]  # views are written as they are
         self._buffered += len(data)
         self.bytes_written += len(data)
         if self._buffered >= self._buffer_size:
@@ -193,8 +195,8 @@ class FileSink:
             return
         try:
             if self._handle is None:
-                await self._prepare_dir()
-                await anyio.to_thread.run_sync(_write_small, self._tmp, self.path, self._parts)
+                await anyio.to_thread.run_sync(_write_small, self._tmp, self.path, self._parts,
+                                               self._make_parents)
             else:
                 await anyio.to_thread.run_sync(_finish, self._handle, self._parts, self._tmp,
                                                self.path)

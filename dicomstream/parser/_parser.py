@@ -516,9 +516,33 @@ class Parser:
         buf, pos, base = self._buf, self._pos, self._base
         n = len(buf)
         top = stack[-1]
+        cached: _Frame | None = None
+        # Locals describing ``top``, refreshed whenever the open container changes.
+        t_end: int | None = None
+        implicit = little = False
+        kind = _ITEM
+        path: TagPath = ()
+        header_struct = _EXPLICIT_LE
+        ul = _UL_LE
+        hard_limit: int | None = None
         while True:
-            end = top.end
-            if end is not None and base + pos >= end:
+            if top is not cached:
+                cached = top
+                t_end = top.end
+                implicit = top.implicit
+                little = top.little
+                kind = top.kind
+                path = top.path
+                if implicit:
+                    header_struct = _IMPLICIT_LE if little else _IMPLICIT_BE
+                else:
+                    header_struct = _EXPLICIT_LE if little else _EXPLICIT_BE
+                ul = _UL_LE if little else _UL_BE
+                limit = top.limit
+                if source_size is not None and (limit is None or source_size < limit):
+                    limit = source_size
+                hard_limit = limit
+            if t_end is not None and base + pos >= t_end:
                 self._pos = pos
                 self._close_defined(top)
                 top = stack[-1]
@@ -529,21 +553,16 @@ class Parser:
                     return self._dataset_needs_data(top)
                 buf, pos, base = self._buf, self._pos, self._base
                 n = len(buf)
-            little = top.little
-            implicit = top.implicit
             if implicit:
-                group, elem, length = (_IMPLICIT_LE if little else _IMPLICIT_BE).unpack_from(
-                    buf, pos)
+                group, elem, length = header_struct.unpack_from(buf, pos)
                 vrb = b""
             else:
-                group, elem, vrb, length = (_EXPLICIT_LE if little else _EXPLICIT_BE
-                                            ).unpack_from(buf, pos)
+                group, elem, vrb, length = header_struct.unpack_from(buf, pos)
             tag = (group << 16) | elem
             offset = base + pos
-            kind = top.kind
             if group == 0xFFFE:
                 if not implicit:
-                    length = (_UL_LE if little else _UL_BE).unpack_from(buf, pos + 4)[0]
+                    length = ul.unpack_from(buf, pos + 4)[0]
                 self._pos = pos
                 new_top = self._delimiter(top, tag, length, offset)
                 if new_top is None:
@@ -573,7 +592,7 @@ class Parser:
                             return self._dataset_needs_data(top)
                         buf, pos, base = self._buf, self._pos, self._base
                         n = len(buf)
-                    length = (_UL_LE if little else _UL_BE).unpack_from(buf, pos + 8)[0]
+                    length = ul.unpack_from(buf, pos + 8)[0]
                     header = 12
                 else:
                     header = 8
@@ -582,16 +601,9 @@ class Parser:
                 top = self._open_container(top, tag, vr, length, offset, implicit)
                 pos = self._pos
                 continue
-            vend = offset + header + length
-            limit = top.limit
-            if limit is not None and vend > limit:
-                raise ContainerOverrunError(
-                    f"value of {length} bytes runs {vend - limit} bytes past its container",
-                    offset=offset, path=self._error_path(top, tag))
-            if source_size is not None and vend > source_size:
-                raise LengthExceedsSourceError(
-                    f"value of {length} bytes runs past the end of the input "
-                    f"({source_size} bytes)", offset=offset, path=self._error_path(top, tag))
+            if hard_limit is not None and offset + header + length > hard_limit:
+                self._value_beyond_limit(top, tag, length, offset,
+                                         offset + header + length, source_size)
             if length <= threshold:
                 stop = pos + header + length
                 if stop > n:
@@ -602,17 +614,28 @@ class Parser:
                     n = len(buf)
                     stop = pos + header + length
                 value = buf[pos + header:stop]
-                out(_new(Element, (tag, vr, length, value, offset, top.path)))
+                out(_new(Element, (tag, vr, length, value, offset, path)))
                 if implicit:
                     self._note_implicit(top, tag, value)
                 pos = stop
             else:
-                out(_new(ValueStart, (tag, vr, length, offset, top.path)))
+                out(_new(ValueStart, (tag, vr, length, offset, path)))
                 self._pos = pos + header
                 self._value_left = length
                 self._value_tag = tag
                 self._set_state(State.VALUE)
                 return True
+
+    def _value_beyond_limit(self, top: _Frame, tag: int, length: int, offset: int, vend: int,
+                            source_size: int | None) -> None:
+        limit = top.limit
+        if limit is not None and vend > limit:
+            raise ContainerOverrunError(
+                f"value of {length} bytes runs {vend - limit} bytes past its container",
+                offset=offset, path=self._error_path(top, tag))
+        raise LengthExceedsSourceError(
+            f"value of {length} bytes runs past the end of the input ({source_size} bytes)",
+            offset=offset, path=self._error_path(top, tag))
 
     def _delimiter(self, top: _Frame, tag: int, length: int, offset: int) -> _Frame | None:
         """Handle an item or delimiter tag at ``offset``; returns the new top frame, or
