@@ -81,6 +81,12 @@ def count_tree(src: str | os.PathLike[str]) -> int:
                for _, _, files in os.walk(src))
 
 
+def _existing_files(root: str) -> set[str]:
+    """Complete outputs under ``root`` (temporary leftovers are removed on the way)."""
+    sweep_temporary_files(root)
+    return {os.path.join(d, n) for d, _, names in os.walk(root) for n in names}
+
+
 def sweep_temporary_files(root: str | os.PathLike[str]) -> int:
     """Remove temporary files an interrupted run left under ``root``; returns the count."""
     removed = 0
@@ -127,11 +133,12 @@ async def run_bulk(
     *,
     jobs: int = 8,
     report: ReportWriter | None = None,
-    skip_existing: bool = True,
+    skip: Callable[[Task], bool] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     extra: Callable[[Task, RewriteResult | None], dict[str, Any]] | None = None,
 ) -> BulkSummary:
-    """Run ``process`` over ``tasks`` with at most ``jobs`` at once.
+    """Run ``process`` over ``tasks`` with at most ``jobs`` at once; ``skip(task)`` says
+    which tasks are already done.
 
     Each outcome becomes a record ``{source, destination, status, error, bytes_in,
     bytes_out, seconds}`` (status ``ok``, ``error`` or ``skipped``) written to
@@ -151,8 +158,7 @@ async def run_bulk(
     async def worker() -> None:
         for task in iterator:
             t0 = time.perf_counter()
-            if skip_existing and os.path.exists(task.destination) and \
-                    task.destination != task.source:
+            if skip is not None and skip(task):
                 summary.skipped += 1
                 record({"source": task.source, "destination": task.destination,
                         "status": "skipped", "error": None, "bytes_in": 0, "bytes_out": 0,
@@ -231,29 +237,28 @@ async def rewrite_many(
                              stages=_stage_list(stages), transfer_syntax=transfer_syntax,
                              parser_options=parser_options)
 
-    tree = src != "-" and os.path.isdir(src)
+    tree = src != "-" and await anyio.to_thread.run_sync(os.path.isdir, src)
     writer = ReportWriter(report)
+    skip: Callable[[Task], bool] | None = None
     try:
         if tree:
             if dst == "-":
                 raise DicomStreamError("a directory tree cannot be written to stdout")
-            if skip_existing:
-                if os.path.isdir(dst):
-                    sweep_temporary_files(dst)
-                else:
-                    skip_existing = False  # a new destination has nothing to skip
+            if skip_existing and await anyio.to_thread.run_sync(os.path.isdir, dst):
+                # Outputs are written atomically, so an existing one is complete.
+                done = await anyio.to_thread.run_sync(_existing_files, dst)
+                skip = lambda task: task.destination in done  # noqa: E731
             if on_total is not None:
-                on_total(count_tree(src))
+                on_total(await anyio.to_thread.run_sync(count_tree, src))
             tasks: Iterable[Task] = plan_tree(src, dst)
         else:
             target = dst
-            if dst != "-" and os.path.isdir(dst) and src != "-":
+            if dst != "-" and src != "-" and await anyio.to_thread.run_sync(os.path.isdir, dst):
                 target = os.path.join(dst, os.path.basename(src))
             if on_total is not None:
                 on_total(1)
-            tasks = [Task(src, target)]
-            skip_existing = False  # a single named output is always (re)written
-        return await run_bulk(tasks, process, jobs=jobs, report=writer,
-                              skip_existing=skip_existing, on_done=on_done, extra=extra)
+            tasks = [Task(src, target)]  # a single named output is always (re)written
+        return await run_bulk(tasks, process, jobs=jobs, report=writer, skip=skip,
+                              on_done=on_done, extra=extra)
     finally:
         writer.close()

@@ -21,6 +21,7 @@ The tree::
     │   ├── NestingTooDeepError       more nested sequences than the limit
     │   └── InflateError              deflated data that is corrupt …
     │       └── InflateLimitError     … or inflates beyond the ratio/size limits
+    ├── InvalidValueError             a value not valid for its VR (also a ValueError)
     ├── EncodeError                   caller misuse of the encoder / bad values
     ├── StageError                    a transform stage failed
     ├── SourceError                   reading input failed
@@ -40,6 +41,7 @@ __all__ = (
     "InflateError",
     "InflateLimitError",
     "InvalidLengthError",
+    "InvalidValueError",
     "InvalidVRError",
     "LengthExceedsSourceError",
     "NestingTooDeepError",
@@ -127,6 +129,10 @@ class InflateError(ParseError):
 
 class InflateLimitError(InflateError):
     """Deflated data that inflates beyond the configured ratio or size."""
+
+
+class InvalidValueError(DicomStreamError, ValueError):
+    """A value (or a string meant to become one) is not valid for its VR."""
 
 
 class EncodeError(DicomStreamError):

@@ -48,6 +48,9 @@ __all__ = (
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Self
+
     from dicomstream.tags import TagPath
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -67,19 +70,33 @@ NEED_DATA = NeedData()
 """Returned by ``Parser.next_event()`` when it cannot go on without more bytes."""
 
 
+_tuple_eq: Any = tuple.__eq__
+_tuple_hash: Any = tuple.__hash__
+
+
 class Event:
     """Base of every event. Events are immutable and compare by type and fields."""
 
     __slots__ = ()
 
+    if TYPE_CHECKING:  # provided by the NamedTuple half of every concrete event
+
+        def __iter__(self) -> Iterator[Any]: ...
+
+        def _replace(self, **changes: Any) -> Self: ...
+
+    def fields(self) -> dict[str, Any]:
+        """The event's fields by name."""
+        return dict(zip(self._fields, self, strict=True))  # type: ignore[attr-defined]
+
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+        return type(self) is type(other) and _tuple_eq(self, other)
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple.__hash__(self)))  # type: ignore[arg-type]
+        return hash((type(self).__name__, _tuple_hash(self)))
 
 
 class _PreambleFields(NamedTuple):
@@ -242,7 +259,7 @@ class SequenceEnd(Event, _SequenceEndFields):
 
 
 class _ItemStartFields(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as intended
     length: int
     offset: int = -1
     path: TagPath = ()
@@ -262,7 +279,7 @@ class ItemStart(Event, _ItemStartFields):
 
 
 class _ItemEndFields(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as intended
     delimited: bool
     offset: int = -1
     path: TagPath = ()
@@ -302,7 +319,7 @@ class FragmentsStart(Event, _FragmentsStartFields):
 
 
 class _FragmentFields(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as intended
     length: int
     value: bytes
     offset: int = -1
@@ -351,8 +368,3 @@ class DatasetEnd(Event, _DatasetEndFields):
     """
 
     __slots__ = ()
-
-
-def _as_dict(event: Event) -> dict[str, Any]:
-    """Fields of an event as a dict (for JSON dumps and debugging)."""
-    return dict(zip(event._fields, event, strict=True))  # type: ignore[attr-defined]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 __all__ = ("RewriteResult", "apply_stages", "rewrite", "rewrite_file")
 
-import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from dicomstream.io import FileSink, FileSource
 from dicomstream.streams import aiter_events, write_events
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import AsyncIterable, AsyncIterator, Sequence
 
     from dicomstream.events import Event

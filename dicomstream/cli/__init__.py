@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = ("Command", "main")
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command], list[st
     return parser, commands, problems
 
 
+def _is_broken_pipe(exc: BaseException) -> bool:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return isinstance(exc, BrokenPipeError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser, commands, problems = build_parser()
@@ -53,9 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dicomstream: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 1
     except Exception as exc:
+        if _is_broken_pipe(exc):
+            # The reader went away (``| head``): stop quietly, as cat does.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
         if getattr(args, "debug", False):
             raise
         from dicomstream.cli._errors import describe

@@ -182,7 +182,7 @@ class TextDumper:
 
 def _json_event(event: Event) -> str:
     fields: dict[str, Any] = {"event": type(event).__name__}
-    for key, value in zip(event._fields, event, strict=True):  # type: ignore[attr-defined]
+    for key, value in event.fields().items():
         if key == "data":
             fields["length"] = len(value)
         elif isinstance(value, (bytes, bytearray, memoryview)):

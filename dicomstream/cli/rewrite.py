@@ -47,8 +47,8 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
 def _configure(parser: argparse.ArgumentParser) -> None:
     add_bulk_options(parser)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="set a value by keyword, tag or path "
-                             "(e.g. PatientName=ANON, ReferencedSeriesSequence[*].SeriesInstanceUID=1.2.3)")
+                        help="set a value by keyword, tag or path (e.g. PatientName=ANON, "
+                             "ReferencedSeriesSequence[*].SeriesInstanceUID=1.2.3)")
     parser.add_argument("--delete", action="append", default=[], metavar="KEY",
                         help="delete an element by keyword, tag or path")
     parser.add_argument("--remove-private", action="store_true", help="drop private elements")

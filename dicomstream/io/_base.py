@@ -37,8 +37,10 @@ class Sink(Protocol):
 
     name: str
 
-    async def write(self, data: bytes) -> None:
-        """Queue or write ``data``."""
+    async def write(self, data: bytes | memoryview) -> None:
+        """Queue or write ``data`` (a view must not be kept after the call returns
+        unless the sink copies it or the view is of immutable bytes, as encoder output
+        always is)."""
 
     async def commit(self) -> None:
         """Make everything written visible (e.g. rename the temporary file)."""

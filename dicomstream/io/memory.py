@@ -54,7 +54,7 @@ class MemorySink:
         self.value: bytes | None = None
         self.aborted = False
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         self._parts.append(bytes(data))
 
     async def commit(self) -> None:

@@ -47,7 +47,7 @@ class StdoutSink:
     def _out(self) -> BinaryIO:
         return self._stream or sys.stdout.buffer
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         await anyio.to_thread.run_sync(self._out().write, data)
 
     async def commit(self) -> None:

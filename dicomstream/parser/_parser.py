@@ -714,8 +714,9 @@ class Parser:
                            True if un else top.little, offset, top)
             self._out.append(_new(SequenceStart, (tag, seq_vr, length, offset, top.path)))
         else:
-            raise StructureError(f"undefined length on a {vr} element", offset=offset,
-                                 path=self._error_path(top, tag))
+            # Only SQ, UN and encapsulated OB/OW may have it (PS3.5 7.1.2): a bad length.
+            raise InvalidLengthError(f"undefined length on a {vr} element", offset=offset,
+                                     path=self._error_path(top, tag))
         self._depth += 1
         self._stack.append(frame)
         return frame

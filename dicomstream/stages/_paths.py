@@ -66,7 +66,9 @@ class TagPattern:
 
 def _split(text: str) -> list[str]:
     """Split on dots that are not inside parentheses."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

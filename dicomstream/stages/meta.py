@@ -51,10 +51,10 @@ class MetaStage(Stage):
         self._held = None
         out: list[Event] = []
         for ev in held:
-            if type(ev) is Element and ev.tag in _FOLLOWS:  # type: ignore[attr-defined]
-                wanted = self._seen.get(_FOLLOWS[ev.tag])  # type: ignore[attr-defined]
-                if wanted is not None and _uid_value(ev.value) != wanted:  # type: ignore[attr-defined]
-                    ev = ev._replace(value=wanted, length=len(wanted))  # type: ignore[attr-defined]
+            if isinstance(ev, Element) and ev.tag in _FOLLOWS:
+                wanted = self._seen.get(_FOLLOWS[ev.tag])
+                if wanted is not None and _uid_value(ev.value) != wanted:
+                    ev = ev._replace(value=wanted, length=len(wanted))
             out.append(ev)
         return out
 

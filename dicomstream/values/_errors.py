@@ -15,11 +15,7 @@ __all__ = ("InvalidValueError", "warn_value")
 
 import warnings
 
-from dicomstream.errors import DicomStreamError, DicomStreamWarning
-
-
-class InvalidValueError(DicomStreamError, ValueError):
-    """A value (or a string meant to become one) is not valid for its VR."""
+from dicomstream.errors import DicomStreamWarning, InvalidValueError
 
 
 def warn_value(message: str) -> None:
