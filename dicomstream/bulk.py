@@ -17,6 +17,7 @@ __all__ = ("BulkSummary", "ReportWriter", "Task", "plan_tree", "run_bulk",
 import json
 import os
 import time
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from dicomstream.errors import DicomStreamError
 from dicomstream.io.files import TEMP_SUFFIX
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
     from dicomstream.pipeline import RewriteResult
 
@@ -128,7 +129,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 async def run_bulk(
-    tasks: Iterable[Task],
+    tasks: Iterable[Task] | AsyncIterable[Task],
     process: Callable[[Task], Awaitable[RewriteResult]],
     *,
     jobs: int = 8,
@@ -147,7 +148,7 @@ async def run_bulk(
     """
     summary = BulkSummary()
     started = time.perf_counter()
-    iterator = iter(tasks)
+    send, receive = anyio.create_memory_object_stream[Task](max(1, jobs))
 
     def record(rec: dict[str, Any]) -> None:
         if report is not None:
@@ -155,8 +156,17 @@ async def run_bulk(
         if on_done is not None:
             on_done(rec)
 
+    async def produce() -> None:
+        async with send:
+            if isinstance(tasks, AsyncIterable):
+                async for task in tasks:
+                    await send.send(task)
+            else:
+                for task in tasks:
+                    await send.send(task)
+
     async def worker() -> None:
-        for task in iterator:
+        async for task in receive:
             t0 = time.perf_counter()
             if skip is not None and skip(task):
                 summary.skipped += 1
@@ -183,15 +193,30 @@ async def run_bulk(
             rec = {"source": task.source, "destination": task.destination, "status": "ok",
                    "error": None, "bytes_in": result.bytes_read,
                    "bytes_out": result.bytes_written, "seconds": round(result.seconds, 6)}
+            if result.details:
+                rec["details"] = result.details
             if extra is not None:
                 rec.update(extra(task, result))
             record(rec)
 
-    async with anyio.create_task_group() as tg:
+    async with receive, anyio.create_task_group() as tg:
+        tg.start_soon(produce)
         for _ in range(max(1, jobs)):
             tg.start_soon(worker)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+async def _url_tasks(urls: AsyncIterator[str], prefix: str, dst: str
+                     ) -> AsyncIterator[Task]:
+    """Tasks for every URL under ``prefix``, mirrored under ``dst``."""
+    async for url in urls:
+        rel = url[len(prefix):]
+        if dst.endswith("/") or "://" not in dst:
+            target = dst.rstrip("/") + "/" + rel if "://" in dst else os.path.join(dst, rel)
+        else:
+            target = dst + "/" + rel
+        yield Task(url, target)
 
 
 def _stage_list(factory: Callable[[], Any] | None) -> list[Any]:
@@ -237,6 +262,16 @@ async def rewrite_many(
                              stages=_stage_list(stages), transfer_syntax=transfer_syntax,
                              parser_options=parser_options)
 
+    from dicomstream.plugin import list_source_urls, url_scheme
+
+    if url_scheme(src) and src.endswith("/"):
+        # A URL prefix (s3://bucket/in/): list it through its source plugin.
+        writer = ReportWriter(report)
+        try:
+            return await run_bulk(_url_tasks(list_source_urls(src), src, dst), process,
+                                  jobs=jobs, report=writer, on_done=on_done, extra=extra)
+        finally:
+            writer.close()
     tree = src != "-" and await anyio.to_thread.run_sync(os.path.isdir, src)
     writer = ReportWriter(report)
     skip: Callable[[Task], bool] | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 __all__ = ("RewriteResult", "apply_stages", "rewrite", "rewrite_file")
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dicomstream.encoder import Encoder
@@ -42,6 +42,7 @@ class RewriteResult:
         bytes_written: bytes given to the sink.
         events: events that reached the encoder.
         seconds: wall time.
+        details: what the stages reported (:meth:`Stage.report`), merged.
     """
 
     source: str
@@ -50,6 +51,7 @@ class RewriteResult:
     bytes_written: int
     events: int
     seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class _Counting:
@@ -123,6 +125,9 @@ async def rewrite(
 
     encoder = Encoder(transfer_syntax, **(encoder_options or {}))
     written = await write_events(counted(), sink, encoder=encoder)
+    details: dict[str, Any] = {}
+    for stage in stages:
+        details.update(stage.report())
     return RewriteResult(
         source=getattr(source, "name", "<source>"),
         destination=sink.name,
@@ -130,6 +135,7 @@ async def rewrite(
         bytes_written=written,
         events=events,
         seconds=time.perf_counter() - started,
+        details=details,
     )
 
 

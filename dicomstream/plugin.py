@@ -22,6 +22,7 @@ __all__ = (
     "STAGES",
     "PluginInfo",
     "discover",
+    "list_source_urls",
     "load",
     "open_sink_url",
     "open_source_url",
@@ -31,7 +32,10 @@ __all__ = (
 import re
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 from dicomstream.errors import PluginError
 
@@ -118,6 +122,23 @@ def open_source_url(url: str, **options: Any) -> Any | None:
 
         return FileSource(url[len("file://"):])
     return load(SOURCES, scheme)(url, **options)
+
+
+async def list_source_urls(prefix: str, **options: Any) -> AsyncIterator[str]:
+    """Every object URL under ``prefix``, from the source plugin of its scheme.
+
+    A source plugin that can list exposes ``list_urls(prefix, **options)`` — an async
+    iterator of URLs — as an attribute of its entry-point object.
+    """
+    scheme = url_scheme(prefix)
+    if scheme is None:
+        raise PluginError(f"not a URL: {prefix!r}")
+    factory = load(SOURCES, scheme)
+    lister = getattr(factory, "list_urls", None)
+    if lister is None:
+        raise PluginError(f"the {scheme}:// source plugin cannot list {prefix!r}")
+    async for url in lister(prefix, **options):
+        yield url
 
 
 def open_sink_url(url: str, **options: Any) -> Any | None:

@@ -6,7 +6,7 @@ errors. Errors are one line on stderr; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
-__all__ = ("Command", "main")
+__all__ = ("Command", "add_bulk_options", "main", "run_bulk_command")
 
 import argparse
 import os
@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dicomstream.cli._command import Command, discover_commands
+from dicomstream.cli.rewrite import add_bulk_options, run_bulk_command
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 __all__ = ("Stage",)
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from dicomstream.events import Event
@@ -37,3 +37,8 @@ class Stage:
     async def flush(self) -> list[Event]:
         """The stream has ended: return any events still held back."""
         return []
+
+    def report(self) -> dict[str, Any]:
+        """Facts about the stream just processed, merged into its bulk report line
+        (e.g. a checksum, counts of actions taken). Empty by default."""
+        return {}
