@@ -7,11 +7,18 @@ failing input never stops the others. Outputs are written atomically, so an outp
 exists is complete: a re-run skips it (``skip_existing``), which makes every bulk run
 resumable after a crash or a kill; leftover temporary files of an interrupted run are
 swept first.
+
+Hooks for URL plugins and clusters (see :func:`rewrite_many`): ``source_options`` /
+``sink_options`` reach every URL plugin of a run (each takes the options it knows); a
+source that stands for several instances (a DICOMweb study) exposes ``instances()`` and
+each instance is written under DST; ``cluster=`` hands the tasks to a Dask cluster
+(:mod:`dicomstream.cluster`), which is why one input's work is a picklable
+:class:`RewriteJob`.
 """
 
 from __future__ import annotations
 
-__all__ = ("BulkSummary", "ReportWriter", "Task", "plan_tree", "run_bulk",
+__all__ = ("BulkSummary", "ReportWriter", "RewriteJob", "Task", "plan_tree", "run_bulk",
            "sweep_temporary_files")
 
 import json
@@ -64,7 +71,8 @@ def _is_temporary(name: str) -> bool:
 
 def plan_tree(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Iterator[Task]:
     """Every regular file under ``src`` (sorted, hidden temporary files skipped), mapped to
-    the same relative path under ``dst``."""
+    the same relative path under ``dst`` (a directory, or a URL prefix such as
+    ``s3://bucket/out``)."""
     src_root = Path(src)
     dst_root = Path(dst)
     for dirpath, dirnames, filenames in os.walk(src_root):
@@ -73,7 +81,15 @@ def plan_tree(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Itera
         for name in sorted(filenames):
             if _is_temporary(name):
                 continue
-            yield Task(str(Path(dirpath) / name), str(dst_root / rel / name))
+            yield Task(str(Path(dirpath) / name), _under(str(dst), (rel / name).as_posix())
+                       if "://" in str(dst) else str(dst_root / rel / name))
+
+
+def _under(root: str, rel: str) -> str:
+    """``rel`` (POSIX) under ``root``, a URL prefix or a directory."""
+    if "://" in root:
+        return root.rstrip("/") + "/" + rel
+    return os.path.join(root, rel)
 
 
 def count_tree(src: str | os.PathLike[str]) -> int:
@@ -223,6 +239,80 @@ def _stage_list(factory: Callable[[], Any] | None) -> list[Any]:
     return list(factory()) if factory is not None else []
 
 
+@dataclass(frozen=True)
+class RewriteJob:
+    """What a bulk rewrite does to one :class:`Task`: open its source and sink, run the
+    pipeline. Plain data (with the stage factory), so it pickles to cluster workers.
+
+    Attributes:
+        stages: a factory of fresh stage instances (called once per input), or ``None``.
+        transfer_syntax: re-encode to this UID, or ``None``.
+        parser_options: keyword arguments of the parser.
+        source_options / sink_options: keyword arguments of URL source/sink plugins
+            (e.g. ``endpoint_url``); plain paths ignore them.
+    """
+
+    stages: Callable[[], Iterable[Any]] | None = None
+    transfer_syntax: str | None = None
+    parser_options: dict[str, Any] | None = None
+    source_options: dict[str, Any] | None = None
+    sink_options: dict[str, Any] | None = None
+
+    def open_source(self, spec: str) -> Any:
+        from dicomstream.io import FileSource, StdinSource
+        from dicomstream.plugin import open_source_url
+
+        if spec == "-":
+            return StdinSource()
+        return open_source_url(spec, **(self.source_options or {})) or FileSource(spec)
+
+    def open_sink(self, spec: str) -> Any:
+        from dicomstream.io import FileSink, StdoutSink
+        from dicomstream.plugin import open_sink_url
+
+        if spec == "-":
+            return StdoutSink()
+        return (open_sink_url(spec, **(self.sink_options or {}))
+                or FileSink(spec, make_parents=True))
+
+    async def rewrite(self, source: Any, destination: str) -> RewriteResult:
+        """Run the pipeline from an open ``source`` into ``destination``."""
+        from dicomstream.pipeline import rewrite
+
+        return await rewrite(source, self.open_sink(destination),
+                             stages=_stage_list(self.stages),
+                             transfer_syntax=self.transfer_syntax,
+                             parser_options=self.parser_options)
+
+    async def __call__(self, task: Task) -> RewriteResult:
+        return await self.rewrite(self.open_source(task.source), task.destination)
+
+
+async def _instance_tasks(source: Any, dst: str, pending: dict[str, Any]
+                          ) -> AsyncIterator[Task]:
+    """One task per instance of a multi-instance source, written under ``dst``."""
+    async for instance in source.instances():
+        task = Task(instance.name, _under(dst, instance.output_name))
+        pending[task.source] = instance
+        yield task
+
+
+def _multi_instance_process(job: RewriteJob, pending: dict[str, Any]
+                            ) -> Callable[[Task], Awaitable[RewriteResult]]:
+    async def process(task: Task) -> RewriteResult:
+        instance = pending.pop(task.source)
+        try:
+            return await job.rewrite(instance, task.destination)
+        finally:
+            # Release the instance even when it was never read, so the shared stream
+            # behind it can move on to the next one.
+            aclose = getattr(instance, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return process
+
+
 async def rewrite_many(
     src: str,
     dst: str,
@@ -236,42 +326,57 @@ async def rewrite_many(
     on_total: Callable[[int], None] | None = None,
     extra: Callable[[Task, RewriteResult | None], dict[str, Any]] | None = None,
     parser_options: dict[str, Any] | None = None,
+    source_options: dict[str, Any] | None = None,
+    sink_options: dict[str, Any] | None = None,
+    cluster: Any = None,
 ) -> BulkSummary:
     """Rewrite ``src`` to ``dst`` through fresh stages from ``stages()`` per input.
 
     ``src``/``dst`` may be files, directory trees (mirrored; existing outputs skipped
     unless ``skip_existing=False``), ``-`` for stdin/stdout, or URLs handled by
-    source/sink plugins. Returns the summary; failures are in the report, not raised.
+    source/sink plugins: a URL ending in ``/`` is a prefix, listed by its plugin and
+    mirrored under ``dst``; a URL whose source has ``instances()`` (e.g. a DICOMweb study)
+    writes each instance to ``dst/<instance.output_name>``, one report line each.
+    ``source_options``/``sink_options`` go to URL plugins. ``cluster`` (an address such
+    as ``tcp://host:8786``, ``"local"``, ``"local:4"`` or a ``distributed.Client``) runs
+    the inputs on a Dask cluster, ``jobs`` at a time on each worker (see
+    :mod:`dicomstream.cluster`); a multi-instance source, being one stream, always runs
+    here. Returns the summary; failures are in the report, not raised.
     """
-    from dicomstream.io import FileSink, FileSource, StdinSource, StdoutSink
-    from dicomstream.pipeline import rewrite
-    from dicomstream.plugin import open_sink_url, open_source_url
-
-    def open_source(spec: str) -> Any:
-        if spec == "-":
-            return StdinSource()
-        return open_source_url(spec) or FileSource(spec)
-
-    def open_sink(spec: str) -> Any:
-        if spec == "-":
-            return StdoutSink()
-        return open_sink_url(spec) or FileSink(spec, make_parents=True)
-
-    async def process(task: Task) -> RewriteResult:
-        return await rewrite(open_source(task.source), open_sink(task.destination),
-                             stages=_stage_list(stages), transfer_syntax=transfer_syntax,
-                             parser_options=parser_options)
-
     from dicomstream.plugin import list_source_urls, url_scheme
+
+    job = RewriteJob(stages=stages, transfer_syntax=transfer_syntax,
+                     parser_options=parser_options, source_options=source_options,
+                     sink_options=sink_options)
+    runner: Callable[..., Awaitable[BulkSummary]] = run_bulk
+    if cluster is not None:
+        from functools import partial
+
+        from dicomstream.cluster import run_on_cluster
+
+        runner = partial(run_on_cluster, cluster=cluster)
 
     if url_scheme(src) and src.endswith("/"):
         # A URL prefix (s3://bucket/in/): list it through its source plugin.
         writer = ReportWriter(report)
         try:
-            return await run_bulk(_url_tasks(list_source_urls(src), src, dst), process,
-                                  jobs=jobs, report=writer, on_done=on_done, extra=extra)
+            listed = list_source_urls(src, **(source_options or {}))
+            return await runner(_url_tasks(listed, src, dst), job, jobs=jobs, report=writer,
+                                on_done=on_done, extra=extra)
         finally:
             writer.close()
+    if url_scheme(src):
+        source = job.open_source(src)
+        if callable(getattr(source, "instances", None)):
+            # One URL, many instances (a DICOMweb study): one stream, run here.
+            pending: dict[str, Any] = {}
+            writer = ReportWriter(report)
+            try:
+                return await run_bulk(_instance_tasks(source, dst, pending),
+                                      _multi_instance_process(job, pending), jobs=jobs,
+                                      report=writer, on_done=on_done, extra=extra)
+            finally:
+                writer.close()
     tree = src != "-" and await anyio.to_thread.run_sync(os.path.isdir, src)
     writer = ReportWriter(report)
     skip: Callable[[Task], bool] | None = None
@@ -288,12 +393,15 @@ async def rewrite_many(
             tasks: Iterable[Task] = plan_tree(src, dst)
         else:
             target = dst
-            if dst != "-" and src != "-" and await anyio.to_thread.run_sync(os.path.isdir, dst):
+            if url_scheme(dst) and dst.endswith("/") and src != "-":
+                target = dst + os.path.basename(src.rstrip("/"))
+            elif dst != "-" and src != "-" and await anyio.to_thread.run_sync(
+                    os.path.isdir, dst):
                 target = os.path.join(dst, os.path.basename(src))
             if on_total is not None:
                 on_total(1)
             tasks = [Task(src, target)]  # a single named output is always (re)written
-        return await run_bulk(tasks, process, jobs=jobs, report=writer, skip=skip,
-                              on_done=on_done, extra=extra)
+        return await runner(tasks, job, jobs=jobs, report=writer, skip=skip,
+                            on_done=on_done, extra=extra)
     finally:
         writer.close()

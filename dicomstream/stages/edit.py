@@ -193,6 +193,8 @@ class EditStage(Stage):
     def _make(self, edit: Edit, path: TagPath, old: Element | None = None,
               vr: str | None = None) -> Element:
         tag = edit.pattern.tag
+        if vr == "UN":  # written as UN (unknown to its writer): the dictionary knows better
+            vr = _dictionary_vr(tag) or vr
         vr = edit.vr or vr or _dictionary_vr(tag)
         if vr is None:
             raise StageError(f"edit of {format_tag(tag)}: VR unknown; give it explicitly")

@@ -43,7 +43,8 @@ class FilterStage(Stage):
     """Drop elements by rule.
 
     Args:
-        remove_private: drop elements of odd groups (private creators included).
+        remove_private: drop elements of odd groups (private creators included; also the
+            illegal groups 0001-0007, as pydicom does).
         remove_groups: groups to drop, e.g. ``[0x0009, 0x6000]``.
         remove_tags: tags or keywords to drop wherever they are.
         keep_groups: if given, drop top-level elements of other groups (not 0002).
@@ -87,7 +88,9 @@ class FilterStage(Stage):
 
     def _drop(self, tag: int, top: bool) -> bool:
         group = tag >> 16
-        if self.remove_private and group & 1 and group > 7 and group != 0xFFFF:
+        # Odd groups 0001-0007 are not private by PS3.5 §7.8.1, but no valid file uses
+        # them; like pydicom's remove_private_tags, they go too.
+        if self.remove_private and group & 1 and group != 0xFFFF:
             return True
         if group in self.remove_groups or tag in self.remove_tags:
             return True
