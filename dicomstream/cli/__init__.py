@@ -6,7 +6,7 @@ errors. Errors are one line on stderr; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
-__all__ = ("Command", "add_bulk_options", "main", "run_bulk_command")
+__all__ = ("Command", "add_bulk_options", "build_parser", "main", "run_bulk_command")
 
 import argparse
 import os

@@ -2,14 +2,15 @@
 
 With no options the output is byte-identical to the input. Options add stages, in this
 order: ``--set``/``--delete`` (edit), ``--remove-private`` and ``--stop-before-pixels``
-(filter), then each ``--stage`` as given, then ``meta`` (keeps the file meta consistent
-with edits). ``--transfer-syntax`` re-encodes. SRC/DST: files, directory trees
-(mirrored), ``-``, or URLs handled by plugins.
+(filter), then each ``--stage`` as given, then ``meta`` when an edit touches the SOP
+Class/Instance UID (so the file meta follows). ``--transfer-syntax`` re-encodes. SRC/DST: files, directory trees
+(mirrored), ``-``, or URLs handled by plugins (``--endpoint-url`` and ``--url-option``
+configure them); ``--cluster`` runs the inputs on a Dask cluster.
 """
 
 from __future__ import annotations
 
-__all__ = ("add_bulk_options", "command", "run_bulk_command")
+__all__ = ("add_bulk_options", "build_stage_factory", "command", "run_bulk_command")
 
 import sys
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ import anyio
 
 from dicomstream.cli._command import Command
 from dicomstream.cli._errors import describe
+from dicomstream.errors import DicomStreamError
 
 if TYPE_CHECKING:
     import argparse
@@ -42,6 +44,15 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
                         help="accept truncated inputs (warn, close open containers)")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress bar (default: only on a terminal)")
+    # Network and cluster runs (URL plugins such as dicomstream-cloud, Dask).
+    parser.add_argument("--endpoint-url", metavar="URL",
+                        help="S3-compatible server for s3:// URLs (e.g. http://127.0.0.1:9000)")
+    parser.add_argument("--url-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option for the URL source/sink plugins (each takes the "
+                             "keys it knows, e.g. token=… for DICOMweb)")
+    parser.add_argument("--cluster", metavar="ADDR",
+                        help="run on Dask: tcp://scheduler:8786, or local[:N] for N worker "
+                             "processes here; --jobs then counts per worker")
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +78,19 @@ def build_stage_factory(args: argparse.Namespace) -> Callable[[], list[Stage]] |
                             stop_before_pixels=args.stop_before_pixels, stages=args.stage)
 
 
+def url_options(args: argparse.Namespace) -> dict[str, str]:
+    """The options for URL plugins: ``--url-option K=V``s and ``--endpoint-url``."""
+    options: dict[str, str] = {}
+    for item in getattr(args, "url_option", []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--url-option {item!r}: expected KEY=VALUE")
+        options[key.strip()] = value
+    if getattr(args, "endpoint_url", None):
+        options["endpoint_url"] = args.endpoint_url
+    return options
+
+
 def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]] | None,
                      *, verb: str = "rewrite",
                      extra: Callable[..., dict[str, Any]] | None = None) -> int:
@@ -85,6 +109,11 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
     if args.jobs < 1:
         print(f"dicomstream {verb}: --jobs must be at least 1", file=sys.stderr)
         return 2
+    try:
+        options = url_options(args)
+    except ValueError as exc:
+        print(f"dicomstream {verb}: {exc}", file=sys.stderr)
+        return 2
     enabled = {"auto": None, "always": True, "never": False}[args.progress]
     import warnings
 
@@ -94,7 +123,9 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
             args.source, args.destination, stages=stages, transfer_syntax=ts,
             jobs=args.jobs, report=args.report, skip_existing=not args.overwrite,
             on_done=progress.done, on_total=progress.set_total, extra=extra,
-            parser_options={"lenient": True} if args.lenient else None))
+            parser_options={"lenient": True} if args.lenient else None,
+            source_options=options, sink_options=options,
+            cluster=getattr(args, "cluster", None)))
     for source, message in summary.failures[:20]:
         print(f"dicomstream {verb}: {source}: {message}", file=sys.stderr)
     if len(summary.failures) > 20:
@@ -109,7 +140,7 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
 def _run(args: argparse.Namespace) -> int:
     try:
         stages = build_stage_factory(args)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, DicomStreamError) as exc:
         print(f"dicomstream rewrite: {describe(exc)}", file=sys.stderr)
         return 2
     return run_bulk_command(args, stages)

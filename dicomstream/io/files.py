@@ -29,6 +29,10 @@ import anyio.to_thread
 from dicomstream.errors import SinkError, SourceError
 from dicomstream.io._base import DEFAULT_READ_SIZE
 
+STREAM_READ_SIZE = 256 * 1024
+"""Reads after the first: a multiple of the parser's chunk size, small enough that the few
+buffers alive at once (read, parse, encode, write) stay a few MiB."""
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -67,20 +71,28 @@ def _async_file(handle: IO[bytes]) -> Any:
 
 
 class FileSource:
-    """Read a local file as a stream of chunks."""
+    """Read a local file as a stream of chunks.
 
-    def __init__(self, path: str | os.PathLike[str], *, chunk_size: int = DEFAULT_READ_SIZE
-                 ) -> None:
+    Args:
+        path: the file.
+        first_read: size of the first read, done with the open in one thread hop (files
+            up to this size cost one hop in all).
+        chunk_size: size of every later read (smaller, so memory stays flat on big files).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, chunk_size: int = STREAM_READ_SIZE,
+                 first_read: int = DEFAULT_READ_SIZE) -> None:
         self.path = Path(path)
         self.name = str(path)
         self.chunk_size = chunk_size
+        self.first_read = max(first_read, chunk_size)
         self.size: int | None = None
         """Known once iteration has started (the file is stat-ed with the first read)."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             handle, self.size, first = await anyio.to_thread.run_sync(
-                _open_and_read, self.path, self.chunk_size)
+                _open_and_read, self.path, self.first_read)
         except OSError as exc:
             raise SourceError(f"cannot read {self.name}: {exc.strerror or exc}") from exc
         if first:
@@ -180,7 +192,7 @@ class FileSink:
                 await self._prepare_dir()
                 self._handle = await anyio.to_thread.run_sync(_open_tmp, self._tmp)
                 self._afile = _async_file(self._handle)
-            await self._afile.write(b"".join(parts))
+            await self._afile.writelines(parts)  # no join: views are written as they are
         except OSError as exc:
             await self.abort()
             raise SinkError(f"cannot write {self.name}: {exc.strerror or exc}") from exc

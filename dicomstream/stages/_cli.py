@@ -60,6 +60,10 @@ def build_cli_stages(*, sets: Sequence[str] = (), deletes: Sequence[str] = (),
         edits.append(Edit.parse("set", target.strip(), CliText(value)))
     edits.extend(Edit.parse("delete", target.strip()) for target in deletes)
     factories = [stage_from_spec(spec) for spec in stages]
+    # The file meta must follow an edited SOP Class/Instance UID. Inputs whose meta was
+    # already inconsistent are left as they are unless the UIDs are edited.
+    touches_sop_uids = any(e.pattern.tag in (0x00080016, 0x00080018) and not e.pattern.steps
+                           for e in edits)
     if not edits and not remove_private and not stop_before_pixels and not factories:
         return None
 
@@ -71,7 +75,8 @@ def build_cli_stages(*, sets: Sequence[str] = (), deletes: Sequence[str] = (),
             built.append(FilterStage(remove_private=remove_private,
                                      stop_before_pixels=stop_before_pixels))
         built.extend(f() for f in factories)
-        built.append(MetaStage())
+        if touches_sop_uids:
+            built.append(MetaStage())
         return built
 
     return build

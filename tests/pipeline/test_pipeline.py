@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 import pytest
 from corpus import read_bytes
 
 from dicomstream.errors import SinkError, SourceError, StageError
 from dicomstream.io import BytesSource, FileSink, FileSource, IterableSource, MemorySink
-from dicomstream.io.files import TEMP_SUFFIX
 from dicomstream.parser import parse_bytes
 from dicomstream.pipeline import rewrite, rewrite_file
 from dicomstream.stages import Stage
@@ -149,7 +149,7 @@ async def test_events_from_a_tcp_socket() -> None:
             async with await anyio.connect_tcp("127.0.0.1", port) as client:
                 for i in range(0, len(data), 4093):  # odd-sized writes
                     await client.send(data[i:i + 4093])
-                    await anyio.sleep(0)
+                    await anyio.lowlevel.checkpoint()
 
     expected = parse_bytes(data)
     assert [type(e) for e in received] == [type(e) for e in expected]

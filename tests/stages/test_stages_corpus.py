@@ -18,7 +18,6 @@ import anyio
 import pydicom
 import pytest
 from corpus import EXPECTED_WARNINGS, PARSEABLE_IDS, read_bytes, transfer_syntax_of
-from pydicom.dataset import Dataset as PydicomDataset
 
 from dicomstream.encoder import Encoder
 from dicomstream.errors import DicomStreamWarning
@@ -39,6 +38,8 @@ from dicomstream.transfer_syntax import (
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
+
+    from pydicom.dataset import Dataset as PydicomDataset
 
     from dicomstream.events import Event
     from dicomstream.stages import Stage
