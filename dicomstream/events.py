@@ -186,8 +186,9 @@ class _ValueChunkFields(NamedTuple):
 
 
 class ValueChunk(Event, _ValueChunkFields):
-    """A piece of a large value. Chunk sizes are bounded and never depend on how the
-    input was split.
+    """A piece of a large value. Chunks hold at most the parser's ``chunk_size`` bytes and
+    end at stream offsets that are multiples of it, so they never depend on how the input
+    was split. A multi-byte number may straddle two chunks.
 
     Attributes:
         data: the bytes (possibly a read-only view; use ``bytes(data)`` to keep them).

@@ -12,6 +12,8 @@ __all__ = ("aiter_events", "events_from_bytes", "write_events")
 
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from dicomstream.encoder import Encoder
 from dicomstream.errors import EncodeError
 from dicomstream.parser import Parser
@@ -56,22 +58,35 @@ async def events_from_bytes(data: bytes, **parser_options: Any) -> AsyncIterator
         yield batch
 
 
+OVERLAP_AFTER = 8 * 1024 * 1024
+"""Bytes written in line before a stream is large enough to write in a task of its own."""
+
+WRITE_QUEUE = 16
+"""Parts queued between the encoding task and the writing task (backpressure bound)."""
+
+
 async def write_events(batches: AsyncIterable[list[Event]], sink: Sink, *,
                        encoder: Encoder | None = None, commit: bool = True) -> int:
     """Encode event batches into ``sink``; returns the number of bytes written.
 
-    The sink is committed when the stream ended with ``DatasetEnd`` (unless
-    ``commit=False``) and aborted on any error or cancellation, so a partial output
-    is never left behind.
+    Small outputs are written in line. Once an output passes :data:`OVERLAP_AFTER`
+    bytes, the rest is handed to a writer task through a bounded queue, so writing one
+    part overlaps with reading and encoding the next (the queue's bound is the
+    backpressure: the encoder waits when the sink is slower). The sink is committed when
+    the stream ended with ``DatasetEnd`` (unless ``commit=False``) and aborted on any
+    error or cancellation, so a partial output is never left behind.
     """
     encoder = encoder or Encoder()
     written = 0
+    iterator = aiter(batches)
     try:
-        async for batch in batches:
+        async for batch in iterator:
             for data in encoder.send_all_parts(batch):
-                if data:
-                    written += len(data)
-                    await sink.write(data)
+                written += len(data)
+                await sink.write(data)
+            if written > OVERLAP_AFTER and not encoder.finished:
+                written += await _write_overlapped(iterator, sink, encoder)
+                break
         if not encoder.finished:
             raise EncodeError("event stream ended before DatasetEnd")
         if commit:
@@ -79,4 +94,24 @@ async def write_events(batches: AsyncIterable[list[Event]], sink: Sink, *,
     except BaseException:
         await sink.abort()
         raise
+    return written
+
+
+async def _write_overlapped(batches: AsyncIterator[list[Event]], sink: Sink,
+                            encoder: Encoder) -> int:
+    send, receive = anyio.create_memory_object_stream[bytes | memoryview](WRITE_QUEUE)
+    written = 0
+
+    async def writer() -> None:
+        async with receive:
+            async for data in receive:
+                await sink.write(data)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer)
+        async with send:
+            async for batch in batches:
+                for data in encoder.send_all_parts(batch):
+                    written += len(data)
+                    await send.send(data)
     return written

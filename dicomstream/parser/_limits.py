@@ -21,8 +21,11 @@ pydicom's ``defer_size`` and dcmtk's ``--max-read-length`` (4 KiB) play the same
 64 KiB keeps every header value whole while a CT slice's pixel data streams."""
 
 DEFAULT_CHUNK_SIZE = 256 * 1024
-"""Size of every ``ValueChunk`` but the last of a value (a multiple of 8, so byte-order
-units never straddle chunks). Independent of how the input was split."""
+"""Most bytes in one ``ValueChunk``. Chunks of a value end at stream offsets that are
+multiples of this size (the first and last chunk of a value are usually shorter), so they
+never depend on how the input was split, and a source reading at aligned offsets hands
+the parser buffers each chunk is a view of. Byte-order units may straddle two chunks:
+consumers that swap bytes carry the remainder (the encoder does)."""
 
 MAX_NESTING_DEPTH = 64
 """Sequences nested deeper than this are refused. dcmtk refuses beyond a similar fixed

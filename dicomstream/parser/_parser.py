@@ -136,8 +136,8 @@ class Parser:
         value_threshold: values up to this many bytes arrive whole as
             :class:`~dicomstream.events.Element` / :class:`~dicomstream.events.Fragment`;
             larger ones as ``ValueStart`` / ``ValueChunk``… / ``ValueEnd``.
-        chunk_size: size of each ``ValueChunk`` but the last (rounded down to a
-            multiple of 8).
+        chunk_size: the most bytes a ``ValueChunk`` holds; chunks end at stream offsets
+            that are multiples of it (or at the value's end).
         max_depth: deepest sequence nesting accepted.
         max_inflate_ratio, max_inflated_size: limits for deflated datasets.
         source_size: total size of the input when known (a file, an HTTP body): a
@@ -804,7 +804,11 @@ class Parser:
         self._close_all(offset)
 
     def _close_all(self, offset: int) -> None:
-        """Lenient end: close every open container, then end the dataset."""
+        """Lenient end: close the value being streamed (short of its declared length) and
+        every open container, then end the dataset."""
+        if self._state is State.VALUE:
+            self._out.append(_new(ValueEnd, (self._value_tag, offset)))
+            self._value_left = 0
         while len(self._stack) > 1:
             top = self._stack.pop()
             delimited = top.end is None
@@ -825,8 +829,21 @@ class Parser:
         chunk = self._chunk
         left = self._value_left
         while left:
-            size = chunk if left > chunk else left
+            # Chunks end at stream offsets that are multiples of the chunk size: fixed by
+            # the stream, never by how it was split, and a source that reads at aligned
+            # offsets (files do) gets every chunk as a view of one buffer, never a copy.
+            size = chunk - (self._base + self._pos) % chunk
+            if size > left:
+                size = left
             if not self._ensure(size):
+                rest = self._unread()
+                if self._input_exhausted() and self._lenient and rest and self._ensure(rest):
+                    # Lenient: what was read of a cut value is delivered, not dropped.
+                    pos = self._pos
+                    out(_new(ValueChunk, (memoryview(self._buf)[pos:pos + rest],
+                                          self._base + pos)))
+                    self._pos = pos + rest
+                    left -= rest
                 self._value_left = left
                 if self._input_exhausted():
                     self._truncated(self._stack[-1], self._base + self._pos)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.lowlevel
 import pytest
+from conftest import PEAK_RSS_END, PEAK_RSS_START
 from corpus import read_bytes
 
 from dicomstream.errors import SinkError, SourceError, StageError
@@ -177,15 +178,14 @@ def test_gigabyte_through_edit_filter_transcode_in_bounded_memory(tmp_path: Path
 
     src = write_multiframe(tmp_path / "mf.dcm", 1024 * 1024 * 1024 + 1, per_frame_groups=False)
     out = tmp_path / "out.dcm"
-    script = textwrap.dedent(f"""
-        import resource, anyio
+    script = PEAK_RSS_START + PEAK_RSS_END + textwrap.dedent(f"""
+        import anyio
         from dicomstream.pipeline import rewrite_file
         from dicomstream.stages import EditStage, FilterStage, TranscodeStage
         result = anyio.run(lambda: rewrite_file({str(src)!r}, {str(out)!r}, stages=[
             EditStage(set={{"PatientName": "ANON"}}), FilterStage(remove_private=True),
             TranscodeStage("big")]))
-        print(result.bytes_read, result.bytes_written,
-              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        print(result.bytes_read, result.bytes_written, peak_rss_kib())
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=600, cwd=REPO)

@@ -1,0 +1,197 @@
+"""Identity and edit rewrites, side by side with the physical limit and pydicom.
+
+Run: ``python benchmarks/bench_rewrite.py [--runs 5] [--work /dev/shm/dsbench]``
+
+In one run, on the same bytes, it times (median of ``--runs``, each a fresh process):
+
+* ``cp -r`` of a 500-file CT-like series (512 KiB pixel data, ~200 header elements
+  with sequences and private blocks) — the physical limit;
+* pydicom: ``dcmread`` + ``save_as`` per file, in one process;
+* ``dicomstream rewrite`` of the directory (identity), in one process;
+* the edit job of issue 3: pydicom (set PatientName/PatientID, ``remove_private_tags``,
+  ``save_as``) vs ``dicomstream rewrite --set … --remove-private``;
+* a ≥ 1 GiB multi-frame file: ``cp`` vs ``dicomstream rewrite``, with peak RSS;
+* stage overhead in-process: parse → 0 or 5 no-op stages → encode over the series.
+
+Outputs go to a tmpfs (``/dev/shm`` by default) so disk write-back does not decide.
+Peak RSS is each child's own, from GNU ``time -f %M`` (Debian package ``time``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._generate import write_ct_series, write_multiframe  # noqa: E402
+
+PYDICOM_IDENTITY = """
+import os, sys, pydicom
+src, dst = sys.argv[1], sys.argv[2]
+for d, _, names in os.walk(src):
+    for n in sorted(names):
+        out = os.path.join(dst, os.path.relpath(os.path.join(d, n), src))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        pydicom.dcmread(os.path.join(d, n)).save_as(out)
+"""
+
+PYDICOM_EDIT = """
+import os, sys, pydicom
+src, dst = sys.argv[1], sys.argv[2]
+for d, _, names in os.walk(src):
+    for n in sorted(names):
+        out = os.path.join(dst, os.path.relpath(os.path.join(d, n), src))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        ds = pydicom.dcmread(os.path.join(d, n))
+        ds.PatientName = "ANON"
+        ds.PatientID = "ANON"
+        ds.remove_private_tags()
+        ds.save_as(out)
+"""
+
+
+# Children run as an installed package would: with bytecode caching (this sandbox sets
+# PYTHONDONTWRITEBYTECODE, which would make every run recompile every module).
+TIME = shutil.which("/usr/bin/time")  # Debian package "time"
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run(cmd: list[str], *, clean: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    if clean is not None and clean.exists():
+        shutil.rmtree(clean) if clean.is_dir() else clean.unlink()
+    # GNU time reports the child's own peak RSS; wait4's ru_maxrss would include the
+    # pages of this (large) benchmark process copied at fork, before exec.
+    timed = ["/usr/bin/time", "-f", "%M", *cmd] if TIME else cmd
+    started = time.perf_counter()
+    proc = subprocess.run(timed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.decode()}")
+    rss = int(proc.stderr.decode().strip().splitlines()[-1]) if TIME else 0
+    return elapsed, rss
+
+
+def median_run(cmd: list[str], runs: int, clean: Path) -> tuple[float, int]:
+    run(cmd, clean=clean)  # warm-up: bytecode caches, page cache
+    results = [run(cmd, clean=clean) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def count_elements(files: list[Path]) -> int:
+    from dicomstream.events import Element
+    from dicomstream.parser import parse_bytes
+
+    return sum(sum(1 for e in parse_bytes(p.read_bytes()) if type(e) is Element)
+               for p in files)
+
+
+def stage_overhead(files: list[Path], runs: int) -> tuple[float, float]:
+    import anyio
+
+    from dicomstream.encoder import Encoder
+    from dicomstream.parser import Parser
+    from dicomstream.pipeline import apply_stages
+    from dicomstream.stages import Stage
+
+    blobs = [p.read_bytes() for p in files]
+
+    async def once(n_stages: int) -> float:
+        started = time.perf_counter()
+        for data in blobs:
+            async def batches(data: bytes = data):  # type: ignore[no-untyped-def]
+                parser = Parser()
+                for i in range(0, len(data), 1 << 20):
+                    parser.receive_data(data[i:i + 1 << 20])
+                    yield parser.events()
+                parser.receive_data(b"")
+                yield parser.events()
+
+            encoder = Encoder()
+            async for batch in apply_stages(batches(), [Stage() for _ in range(n_stages)]):
+                encoder.send_all_parts(batch)
+        return time.perf_counter() - started
+
+    none = statistics.median(anyio.run(once, 0) for _ in range(runs))
+    five = statistics.median(anyio.run(once, 5) for _ in range(runs))
+    return none, five
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=Path("/dev/shm/dicomstream-bench"))
+    parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--big", default="1GiB", help="size of the multi-frame file")
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / "ct"
+    if not src.exists() or len(list(src.iterdir())) != args.files:
+        shutil.rmtree(src, ignore_errors=True)
+        write_ct_series(src, args.files)
+    files = sorted(src.iterdir())
+    total = sum(p.stat().st_size for p in files)
+    elements = count_elements(files)
+    py = sys.executable
+    ds_cli = [py, "-m", "dicomstream"]
+    out = work / "out"
+
+    print(f"series: {len(files)} files, {total / 2**20:.1f} MiB, {elements} elements; "
+          f"median of {args.runs} runs; outputs on {work}")
+    rows: list[tuple[str, float, int]] = []
+    rows.append(("cp -r", *median_run(["cp", "-r", str(src), str(out)], args.runs, out)))
+    rows.append(("pydicom dcmread+save_as",
+                 *median_run([py, "-c", PYDICOM_IDENTITY, str(src), str(out)], args.runs, out)))
+    rows.append(("dicomstream rewrite (identity)",
+                 *median_run([*ds_cli, "rewrite", str(src), str(out)], args.runs, out)))
+    rows.append(("pydicom edit (set 2, remove private)",
+                 *median_run([py, "-c", PYDICOM_EDIT, str(src), str(out)], args.runs, out)))
+    rows.append(("dicomstream rewrite --set x2 --remove-private",
+                 *median_run([*ds_cli, "rewrite", str(src), str(out), "--set",
+                              "PatientName=ANON", "--set", "PatientID=ANON",
+                              "--remove-private"], args.runs, out)))
+    cp_time = rows[0][1]
+    print(f"\n{'job':48} {'s':>7} {'files/s':>9} {'MB/s':>8} {'elem/s':>10} {'RSS MiB':>8} "
+          f"{'x cp':>6}")
+    for name, seconds, rss in rows:
+        print(f"{name:48} {seconds:7.3f} {len(files) / seconds:9.0f} "
+              f"{total / seconds / 1e6:8.0f} {elements / seconds:10.0f} {rss / 1024:8.0f} "
+              f"{seconds / cp_time:6.2f}")
+    ident, edit = rows[2][1], rows[4][1]
+    print(f"\nidentity: {rows[1][1] / ident:.2f}x pydicom's files/s, {ident / cp_time:.2f}x cp's time")
+    print(f"edit:     {rows[3][1] / edit:.2f}x pydicom's files/s, {edit / cp_time:.2f}x cp's time")
+
+    none, five = stage_overhead(files, args.runs)
+    print(f"\nstage overhead (in-process parse->stages->encode of the series): "
+          f"0 stages {none:.3f} s, 5 no-op stages {five:.3f} s (+{(five / none - 1) * 100:.1f}%)")
+
+    if not args.skip_big:
+        big = work / "multiframe.dcm"
+        size = int(float(args.big[:-3]) * 2**30) if args.big.endswith("GiB") else int(args.big)
+        if not big.exists() or big.stat().st_size < size:
+            write_multiframe(big, size, per_frame_groups=False)
+        big_out = work / "multiframe-out.dcm"
+        cp_big, cp_rss = median_run(["cp", str(big), str(big_out)], args.runs, big_out)
+        ds_big, ds_rss = median_run([*ds_cli, "rewrite", str(big), str(big_out)], args.runs,
+                                    big_out)
+        gib = big.stat().st_size / 2**30
+        print(f"\n{gib:.2f} GiB multi-frame: cp {cp_big:.2f} s ({cp_rss / 1024:.0f} MiB), "
+              f"dicomstream rewrite {ds_big:.2f} s ({ds_rss / 1024:.0f} MiB peak RSS) "
+              f"= {ds_big / cp_big:.2f}x cp")
+        big_out.unlink(missing_ok=True)
+    shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
