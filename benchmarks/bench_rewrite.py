@@ -168,7 +168,8 @@ def main() -> int:
               f"{total / seconds / 1e6:8.0f} {elements / seconds:10.0f} {rss / 1024:8.0f} "
               f"{seconds / cp_time:6.2f}")
     ident, edit = rows[2][1], rows[4][1]
-    print(f"\nidentity: {rows[1][1] / ident:.2f}x pydicom's files/s, {ident / cp_time:.2f}x cp's time")
+    print(f"\nidentity: {rows[1][1] / ident:.2f}x pydicom's files/s, "
+          f"{ident / cp_time:.2f}x cp's time")
     print(f"edit:     {rows[3][1] / edit:.2f}x pydicom's files/s, {edit / cp_time:.2f}x cp's time")
 
     none, five = stage_overhead(files, args.runs)

@@ -18,8 +18,8 @@ each instance is written under DST; ``cluster=`` hands the tasks to a Dask clust
 
 from __future__ import annotations
 
-__all__ = ("BulkSummary", "ReportWriter", "RewriteJob", "Task", "plan_tree", "run_bulk",
-           "sweep_temporary_files")
+__all__ = ("BulkSummary", "ReportWriter", "RewriteJob", "Task", "count_tree", "plan_tree",
+           "rewrite_many", "run_bulk", "sweep_temporary_files")
 
 import json
 import os

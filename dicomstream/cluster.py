@@ -29,6 +29,7 @@ from __future__ import annotations
 __all__ = ("DEFAULT_BATCHES_PER_WORKER", "connect", "run_on_cluster")
 
 import contextlib
+import importlib
 import logging
 import os
 import time
@@ -61,6 +62,15 @@ async def _run_batch(batch: list[Task], process: Callable[[Task], Awaitable[Rewr
     return records
 
 
+def _distributed() -> Any:
+    """The ``distributed`` module (untyped for mypy's strict mode, hence ``Any``)."""
+    try:
+        return importlib.import_module("distributed")
+    except ImportError as exc:
+        raise DicomStreamError("cluster runs need Dask: pip install "
+                               "'dicomstream[dask]'") from exc
+
+
 def _parse_local(spec: str) -> int | None:
     """``"local"`` → CPU count, ``"local:N"`` → N; ``None`` for anything else."""
     name, _, count = spec.partition(":")
@@ -81,11 +91,8 @@ def _parse_local(spec: str) -> int | None:
 async def connect(cluster: Any) -> AsyncIterator[Any]:
     """An asynchronous ``distributed.Client`` for ``cluster`` (see the module doc);
     a cluster or client started here is closed on exit, one passed in is not."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise DicomStreamError("cluster runs need Dask: pip install "
-                               "'dicomstream[dask]'") from exc
+    distributed = _distributed()
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster  # noqa: N806
     if not isinstance(cluster, str):
         yield cluster
         return
@@ -163,8 +170,7 @@ async def run_on_cluster(
     :class:`~dicomstream.bulk.RewriteJob` does. Each worker runs ``jobs`` inputs at a
     time; ``batch_size`` inputs go to a worker at once (default ``4 * jobs``).
     """
-    from distributed import as_completed
-
+    as_completed = _distributed().as_completed
     summary = BulkSummary()
     started = time.perf_counter()
     size = batch_size or max(1, 4 * jobs)
@@ -179,7 +185,7 @@ async def run_on_cluster(
     async with connect(cluster) as client:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         limit = DEFAULT_BATCHES_PER_WORKER * workers
-        running = as_completed(with_results=True)
+        running = as_completed(loop=client.loop, with_results=True)
         in_flight = 0
         skipped: list[Task] = []
         submitted: list[Any] = []

@@ -3,9 +3,10 @@
 With no options the output is byte-identical to the input. Options add stages, in this
 order: ``--set``/``--delete`` (edit), ``--remove-private`` and ``--stop-before-pixels``
 (filter), then each ``--stage`` as given, then ``meta`` when an edit touches the SOP
-Class/Instance UID (so the file meta follows). ``--transfer-syntax`` re-encodes. SRC/DST: files, directory trees
-(mirrored), ``-``, or URLs handled by plugins (``--endpoint-url`` and ``--url-option``
-configure them); ``--cluster`` runs the inputs on a Dask cluster.
+Class/Instance UID (so the file meta follows). ``--transfer-syntax`` re-encodes.
+SRC/DST: files, directory trees (mirrored), ``-``, or URLs handled by plugins
+(``--endpoint-url`` and ``--url-option`` configure them); ``--cluster`` runs the inputs
+on a Dask cluster.
 """
 
 from __future__ import annotations
