@@ -183,9 +183,16 @@ class Encoder:
         if self._deflater is not None:
             data = self._drain()
             return [data] if data else []
+        out = self._out
+        if not out:
+            return []
+        if max(map(len, out)) < _PASS_THROUGH:  # the usual batch: headers only
+            data = b"".join(out)
+            out.clear()
+            return [data]
         parts: list[bytes | memoryview] = []
         small: list[bytes | memoryview] = []
-        for part in self._out:
+        for part in out:
             if len(part) >= _PASS_THROUGH:
                 if small:
                     parts.append(b"".join(small))

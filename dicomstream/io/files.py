@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = ("FileSink", "FileSource", "temporary_path_for")
 
 import asyncio
+import itertools
 import os
 import secrets
 from pathlib import Path
@@ -41,9 +42,15 @@ TEMP_SUFFIX = ".dicomstream-tmp"
 """Suffix of temporary files; a resumed bulk run removes leftovers carrying it."""
 
 
+_SERIAL = itertools.count()
+_RUN = secrets.token_hex(3)  # one random draw per process: os.urandom is slow on some VMs
+
+
 def temporary_path_for(target: Path) -> Path:
-    """A unique temporary path in the target's directory (so rename is atomic)."""
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    """A unique temporary path in the target's directory (so rename is atomic): unique
+    across processes (pid and a random run tag) and within one (a counter)."""
+    return target.with_name(
+        f".{target.name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
 
 
 def _open_and_read(path: Path, size: int) -> tuple[IO[bytes] | None, int, bytes]:
