@@ -52,14 +52,27 @@ def repval(vr: str, value: Any, length: int) -> str:
             return f"Array of {len(value)} elements"
         if not value:
             return ""
-        # pydicom's MultiValue: repr for text and bytes, str for numbers
-        return "[" + ", ".join(repr(x) if isinstance(x, (str, bytes)) else str(x)
-                               for x in value) + "]"
+        # pydicom's MultiValue: repr for text and bytes, str for numbers, tags and names
+        # (pydicom's PersonName is not a str)
+        return "[" + ", ".join(_item_str(vr, x) for x in value) + "]"
     if vr == "UI" and isinstance(value, str) and value:
         return uid_name(value) or value
-    if value is None:
-        return ""
+    if vr == "AT" and isinstance(value, int):
+        return _tag_str(value)
     return repr(value)
+
+
+def _tag_str(tag: int) -> str:
+    """pydicom's spelling of an AT value."""
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _item_str(vr: str, x: Any) -> str:
+    if vr == "AT" and isinstance(x, int):
+        return _tag_str(x)
+    if vr == "PN":
+        return str(x)
+    return repr(x) if isinstance(x, (str, bytes)) else str(x)
 
 
 def element_line(tag: int, name: str, vr: str, shown: str, indent: int = 0) -> str:

@@ -39,14 +39,12 @@ async def aiter_events(source: AsyncIterable[bytes], **parser_options: Any
             options.setdefault("source_size", getattr(source, "size", None))
             parser = Parser(**options)
         parser.receive_data(chunk)
-        batch = parser.events()
-        if batch:
+        while batch := parser.next_batch():
             yield batch
     if parser is None:
         parser = Parser(**parser_options)
     parser.receive_data(b"")
-    batch = parser.events()
-    if batch:
+    while batch := parser.next_batch():
         yield batch
 
 

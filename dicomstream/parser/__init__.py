@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = (
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_VALUE_THRESHOLD",
+    "MAX_BATCH_INFLATED",
     "MAX_INFLATED_SIZE",
     "MAX_INFLATE_RATIO",
     "MAX_NESTING_DEPTH",
@@ -15,6 +16,7 @@ __all__ = (
 from dicomstream.parser._limits import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_VALUE_THRESHOLD,
+    MAX_BATCH_INFLATED,
     MAX_INFLATE_RATIO,
     MAX_INFLATED_SIZE,
     MAX_NESTING_DEPTH,

@@ -20,8 +20,9 @@ _OUTPUT_BLOCK = 256 * 1024
 class Inflater:
     """Raw-deflate (wbits -15) decompressor with ratio and size limits."""
 
-    __slots__ = ("_d", "_eof_input", "_in", "_max_ratio", "_max_size", "_pending", "_start",
-                 "consumed", "produced")
+    __slots__ = ("_crc", "_d", "_eof_input", "_in", "_max_ratio", "_max_size", "_pending",
+                 "_ended", "_start", "_trailing_head", "_trailing_len", "consumed",
+                 "produced")
 
     def __init__(self, *, start: int, max_ratio: float, max_size: int) -> None:
         self._d = zlib.decompressobj(-15)
@@ -33,13 +34,38 @@ class Inflater:
         self._start = start
         self.consumed = 0
         self.produced = 0
+        self._crc = 0
+        self._trailing_head = b""
+        self._trailing_len = 0
+        self._ended = False
 
     def feed(self, data: bytes) -> None:
         """Queue compressed bytes; an empty ``data`` marks the end of input."""
-        if data:
-            self._pending.append(bytes(data))
-        else:
+        if not data:
             self._eof_input = True
+        elif self._d.eof:
+            self._note_trailing(bytes(data))
+        else:
+            self._pending.append(bytes(data))
+
+    def _note_trailing(self, data: bytes) -> None:
+        if len(self._trailing_head) < 8:
+            self._trailing_head += data[:8 - len(self._trailing_head)]
+        self._trailing_len += len(data)
+
+    def trailing_problem(self) -> str | None:
+        """Why the bytes after the deflate stream are not acceptable, or ``None``.
+
+        Nothing may follow the deflate stream, except the 8-byte gzip trailer (CRC-32 and
+        size of the inflated data) that some writers leave there — checked, not assumed.
+        """
+        if not self._trailing_len:
+            return None
+        gzip_trailer = self._crc.to_bytes(4, "little") + \
+            (self.produced & 0xFFFFFFFF).to_bytes(4, "little")
+        if self._trailing_len == 8 and self._trailing_head == gzip_trailer:
+            return None
+        return f"{self._trailing_len} bytes follow the end of the deflated dataset"
 
     @property
     def finished(self) -> bool:
@@ -55,7 +81,13 @@ class Inflater:
         want = max(wanted, _OUTPUT_BLOCK)
         while got < wanted:
             if self._d.eof:
-                # Trailing bytes after the deflate stream are ignored, as zlib does.
+                # Bytes after the deflate stream are kept aside for trailing_problem().
+                if not self._ended:
+                    self._ended = True
+                    if self._d.unused_data:
+                        self._note_trailing(self._d.unused_data)
+                for extra in self._pending:
+                    self._note_trailing(extra)
                 self._pending.clear()
                 self._in = b""
                 break
@@ -81,6 +113,7 @@ class Inflater:
                 out.append(block)
                 got += len(block)
                 self.produced += len(block)
+                self._crc = zlib.crc32(block, self._crc)
                 self._check_limits()
             elif self._in and not self._d.eof:
                 break  # no progress is possible without more input

@@ -10,6 +10,7 @@ __all__ = (
     "DEFAULT_VALUE_THRESHOLD",
     "MAX_INFLATE_RATIO",
     "MAX_INFLATED_SIZE",
+    "MAX_BATCH_INFLATED",
     "MAX_NESTING_DEPTH",
     "RATIO_GRACE",
 )
@@ -31,13 +32,20 @@ MAX_NESTING_DEPTH = 64
 """Sequences nested deeper than this are refused. dcmtk refuses beyond a similar fixed
 depth; real files rarely exceed 5 levels (structured reports reach about 10)."""
 
-MAX_INFLATE_RATIO = 200
+MAX_INFLATE_RATIO = 500
 """Deflated datasets may inflate to at most this many times their compressed size once
-more than :data:`RATIO_GRACE` bytes have been produced. Real deflated DICOM inflates 3–20×;
-a zero-filled bomb reaches about 1000×. zlib-based tools such as libarchive use 100–1000."""
+more than :data:`RATIO_GRACE` bytes have been produced. Deflate cannot exceed about
+1032:1, which is what bombs built from runs of zeros reach; real deflated DICOM inflates
+3–20×, and a mostly blank image 100–300×. (libarchive and Apache Commons Compress use
+similar ratio guards.) Raise it for inputs known to hold blank images."""
 
-RATIO_GRACE = 16 * 1024 * 1024
-"""Inflated bytes produced before the ratio limit starts to apply."""
+RATIO_GRACE = 1024 * 1024
+"""Inflated bytes produced before the ratio limit starts to apply (tiny inputs may have
+any ratio)."""
+
+MAX_BATCH_INFLATED = 1024 * 1024
+"""Inflated bytes one ``events()`` call consumes at most: the rest waits for the next call,
+so a batch of events never holds more than about this much inflated data."""
 
 MAX_INFLATED_SIZE = 1 << 40
 """Absolute ceiling on inflated bytes (1 TiB): a safety net, not a practical limit."""

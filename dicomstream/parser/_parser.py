@@ -62,6 +62,7 @@ from dicomstream.parser._limits import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_VALUE_THRESHOLD,
     MAX_INFLATE_RATIO,
+    MAX_BATCH_INFLATED,
     MAX_INFLATED_SIZE,
     MAX_NESTING_DEPTH,
 )
@@ -102,6 +103,16 @@ _PIXEL_REPRESENTATION = 0x00280103
 _LUT_DESCRIPTOR = 0x00283002
 _TRANSFER_SYNTAX_UID = 0x00020010
 _META_VALUE_LIMIT = 1 << 16
+_NOTED_MAX = 64  # a private creator is an LO: at most 64 bytes
+
+
+def _noted(tag: int) -> bool:
+    """Implicit VR lookups depend on this element's value (see ``_note_implicit``), so
+    it arrives whole even above the value threshold: private creators, Pixel
+    Representation, LUT Descriptor."""
+    group = tag >> 16
+    return tag in (_PIXEL_REPRESENTATION, _LUT_DESCRIPTOR) or (
+        group & 1 == 1 and group > 7 and 0x10 <= tag & 0xFFFF <= 0xFF)
 
 
 class _Frame:
@@ -135,7 +146,9 @@ class Parser:
     Args:
         value_threshold: values up to this many bytes arrive whole as
             :class:`~dicomstream.events.Element` / :class:`~dicomstream.events.Fragment`;
-            larger ones as ``ValueStart`` / ``ValueChunk``… / ``ValueEnd``.
+            larger ones as ``ValueStart`` / ``ValueChunk``… / ``ValueEnd``. In implicit
+            VR, the values later VR lookups depend on (private creators, Pixel
+            Representation, LUT Descriptor; at most 64 bytes) always arrive whole.
         chunk_size: the most bytes a ``ValueChunk`` holds; chunks end at stream offsets
             that are multiples of it (or at the value's end).
         max_depth: deepest sequence nesting accepted.
@@ -186,6 +199,7 @@ class Parser:
         self._meta_ts: str | None = None
         self._value_left = 0
         self._value_tag = 0
+        self._inflated_now = 0  # inflated bytes consumed by the current events() call
         self.transfer_syntax: TransferSyntax | None = None
         """The syntax of the dataset, once known."""
         self.warnings: list[str] = []
@@ -224,6 +238,16 @@ class Parser:
 
     def events(self) -> list[Event]:
         """Every event that can be produced from the input received so far."""
+        out = self.next_batch()
+        while batch := self.next_batch():
+            out.extend(batch)
+        return out
+
+    def next_batch(self) -> list[Event]:
+        """Some of the events :meth:`events` would give: a batch holding at most about
+        :data:`~dicomstream.parser.MAX_BATCH_INFLATED` bytes of inflated data (any other
+        input comes whole). Call until it returns ``[]``; streaming consumers use this so
+        memory stays bounded on deflated datasets."""
         self._run()
         out = list(self._out)
         self._out.clear()
@@ -242,8 +266,11 @@ class Parser:
         if avail >= n:
             return True
         if self._inflater is not None and avail + self._pending_len < n:
+            if self._inflated_now >= MAX_BATCH_INFLATED and self._out:
+                return False  # pause: this batch is big enough; the next call goes on
             data = self._inflater.inflate(n - avail - self._pending_len)
             if data:
+                self._inflated_now += len(data)
                 self._pending.append(data)
                 self._pending_len += len(data)
         if avail + self._pending_len < n:
@@ -276,6 +303,7 @@ class Parser:
     def _run(self) -> None:
         if self._error is not None:
             raise self._error
+        self._inflated_now = 0
         try:
             while True:
                 state = self._state
@@ -604,7 +632,7 @@ class Parser:
             if hard_limit is not None and offset + header + length > hard_limit:
                 self._value_beyond_limit(top, tag, length, offset,
                                          offset + header + length, source_size)
-            if length <= threshold:
+            if length <= threshold or (implicit and length <= _NOTED_MAX and _noted(tag)):
                 stop = pos + header + length
                 if stop > n:
                     self._pos = pos
@@ -784,6 +812,12 @@ class Parser:
             return False
         offset = self._base + self._pos
         if self._unread() == 0 and len(self._stack) == 1:
+            problem = self._inflater.trailing_problem() if self._inflater else None
+            if problem is not None:
+                if not self._lenient:
+                    raise StructureError(problem, offset=offset)
+                self.warnings.append(problem)
+                warnings.warn(problem, DicomStreamWarning, stacklevel=4)
             self._out.append(DatasetEnd(offset))
             self._set_state(State.DONE)
             return False
