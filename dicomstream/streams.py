@@ -105,11 +105,23 @@ async def _write_overlapped(batches: AsyncIterator[list[Event]], sink: Sink,
             async for data in receive:
                 await sink.write(data)
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(writer)
-        async with send:
-            async for batch in batches:
-                for data in encoder.send_all_parts(batch):
-                    written += len(data)
-                    await send.send(data)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(writer)
+            async with send:
+                async for batch in batches:
+                    for data in encoder.send_all_parts(batch):
+                        written += len(data)
+                        await send.send(data)
+    except BaseExceptionGroup as group:
+        # The task group is an implementation detail: callers expect the error itself.
+        raise _first_error(group) from None
     return written
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The exception a task group failed with (the first, when several tasks failed)."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc

@@ -10,10 +10,13 @@ PY=${PYTHON:-python3}
 
 log() { printf '\n== %s\n' "$*"; }
 
-# 1. Independent validators used by the tests (dcmtk: dcmdump/dcmconv; dicom3tools: dciodvfy).
+# 1. Independent validators used by the tests (dcmtk: dcmdump/dcmconv; dicom3tools: dciodvfy),
+#    and Orthanc with its DICOMweb plugin (the DICOMweb tests start it on free loopback ports).
 need_apt=()
 command -v dcmdump >/dev/null 2>&1 || need_apt+=(dcmtk)
 command -v dciodvfy >/dev/null 2>&1 || need_apt+=(dicom3tools)
+[ -x /usr/sbin/Orthanc ] || need_apt+=(orthanc)
+[ -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need_apt+=(orthanc-dicomweb)
 if ((${#need_apt[@]})); then
   log "installing ${need_apt[*]} (Debian)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -31,6 +34,10 @@ log "installing dicomstream[dev] and plugins"
 plugin_args=()
 for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && plugin_args+=(-e "$p"); done
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" "${plugin_args[@]}"
+# Servers and clients of the cloud tests: moto's S3 server (moto[s3] + flask), boto3 (set-up
+# and checks), aiohttp (HTTP file server), Dask distributed (LocalCluster runs).
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+  "moto[s3]" flask flask-cors boto3 aiobotocore aiohttp "dask[distributed]"
 
 # 3. Static checks.
 log "ruff"

@@ -11,7 +11,8 @@ on a Dask cluster.
 
 from __future__ import annotations
 
-__all__ = ("add_bulk_options", "build_stage_factory", "command", "run_bulk_command")
+__all__ = ("add_bulk_options", "build_stage_factory", "command", "run_bulk_command",
+           "url_options")
 
 import sys
 from typing import TYPE_CHECKING, Any

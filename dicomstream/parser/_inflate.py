@@ -56,10 +56,14 @@ class Inflater:
     def trailing_problem(self) -> str | None:
         """Why the bytes after the deflate stream are not acceptable, or ``None``.
 
-        Nothing may follow the deflate stream, except the 8-byte gzip trailer (CRC-32 and
-        size of the inflated data) that some writers leave there — checked, not assumed.
+        Nothing may follow the deflate stream, except the single NUL byte that pads an
+        odd-length stream to even length (PS3.5 A.5 requires it; pydicom writes it) or
+        the 8-byte gzip trailer (CRC-32 and size of the inflated data) that some writers
+        leave there — checked, not assumed.
         """
         if not self._trailing_len:
+            return None
+        if self._trailing_len == 1 and self._trailing_head == b"\x00":
             return None
         gzip_trailer = self._crc.to_bytes(4, "little") + \
             (self.produced & 0xFFFFFFFF).to_bytes(4, "little")
