@@ -61,8 +61,8 @@ from dicomstream.parser._inflate import Inflater
 from dicomstream.parser._limits import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_VALUE_THRESHOLD,
-    MAX_INFLATE_RATIO,
     MAX_BATCH_INFLATED,
+    MAX_INFLATE_RATIO,
     MAX_INFLATED_SIZE,
     MAX_NESTING_DEPTH,
 )
