@@ -11,7 +11,9 @@ Where the bytes are depends on the source:
 * a local file read as it is (not deflated): the value's own bytes in that file. The
   file must not change while the dataset lives; its size and modification time are
   recorded and checked on every read (a changed file raises :class:`DeferredReadError`,
-  as pydicom refuses a changed file).
+  as pydicom refuses a changed file). Saving a dataset over the file it was read from
+  works — the output is renamed over it only once complete — but its deferred values
+  cannot be read afterwards.
 * anything else (a pipe, an async source, a deflated dataset, whose offsets count
   inflated bytes): the bytes are *spilled* as they stream past into one anonymous
   temporary file per read (:func:`tempfile.TemporaryFile`, deleted when closed), which

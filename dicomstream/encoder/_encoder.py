@@ -24,7 +24,9 @@ data can only be written to its own syntax.
   when they would exceed it, the outermost buffered container is switched to undefined
   length — its header goes out at once and it ends with a delimitation item — which
   every DICOM reader accepts. Containers read with undefined length stay undefined.
-* other groups' retired group length elements are passed through untouched.
+* other groups' retired group length elements are passed through untouched — except
+  when re-targeting between implicit and explicit VR, where they are dropped (element
+  headers change size, so their values would be wrong), as pydicom does.
 """
 
 from __future__ import annotations
@@ -157,6 +159,8 @@ class Encoder:
         self._deflater: zlib._Compress | None = None
         self._plain = b""  # preamble and meta, written before the deflated dataset
         self._flushed = False
+        self._deflated_length = 0
+        self._drop_group_lengths = False
         self._value: tuple[int, int, int, int] | None = None  # tag, length, written, unit
         self._carry = b""
         self._ended = False
@@ -215,7 +219,8 @@ class Encoder:
         pack_implicit = _IMPL[0]
         for event in events:
             # Fast path: an element in a little endian dataset or item, no byte swapping.
-            if type(event) is Element and self._meta is None and self._frames:
+            if type(event) is Element and self._meta is None and self._frames and \
+                    not self._drop_group_lengths:
                 mode = self._frames[-1].mode
                 if mode != _SLOW:
                     tag, vr, _, value = event[0], event[1], event[2], event[3]
@@ -256,6 +261,9 @@ class Encoder:
             if self._ended and not self._flushed:
                 compressed += deflater.flush()
                 self._flushed = True
+                if (self._deflated_length + len(compressed)) & 1:
+                    compressed += b"\x00"  # PS3.5 A.5: pad an odd-length stream with NUL
+            self._deflated_length += len(compressed)
             data = self._plain + compressed
             self._plain = b""
         return data
@@ -353,6 +361,9 @@ class Encoder:
                 f"cannot transcode {source.name} to {target.name}: only uncompressed "
                 "syntaxes convert into each other")
         self.transfer_syntax = target
+        # Element headers change size between implicit and explicit VR, so the retired
+        # group lengths of other groups would be wrong: drop them, as pydicom does.
+        self._drop_group_lengths = target.implicit_vr != source.implicit_vr
         meta = self._meta
         self._meta = None
         if meta or event.has_meta:
@@ -443,6 +454,8 @@ class Encoder:
         frame = frames[-1]
         if frame.kind > _ITEM:
             raise EncodeError(f"{format_tag(event.tag)}: element directly inside a sequence")
+        if self._drop_group_lengths and not event.tag & 0xFFFF:
+            return
         value = event.value
         vr = event.vr
         if frame.little != frame.src_little:

@@ -32,6 +32,7 @@ from dicomstream.transfer_syntax import (
     EXPLICIT_VR_BIG_ENDIAN,
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
+    lookup_transfer_syntax,
 )
 
 if TYPE_CHECKING:
@@ -147,9 +148,12 @@ def test_dcmconv_variant_round_trips(dcmconv: str, tmp_path: Path, name: str,
     events = feed([data])
     _check_variant_is_what_was_asked(options, events)
     out = Encoder().send_all(events)
-    if variant != "deflated":
+    dataset_start = next(e for e in events if isinstance(e, DatasetStart))
+    if not lookup_transfer_syntax(dataset_start.transfer_syntax).deflated:
         assert out == data
         return
+    # Deflated: the same dataset, not necessarily the same compressed bytes (and dcmtk
+    # 3.6.7 does not add the NUL that PS3.5 A.5 asks for after an odd-length stream).
     start = next(e for e in events if isinstance(e, DatasetStart)).offset
     assert out[:start] == data[:start]
     assert _inflate(out[start:]) == _inflate(data[start:])

@@ -143,6 +143,11 @@ def _meta_differences(original: Any, again: Any, name: str) -> list[str]:
             if original.file_meta.get(t) != again.file_meta.get(t)]
 
 
+def _is_group_length_line(difference: str) -> bool:
+    return difference.startswith("(") and difference[6:10] == "0000" and \
+        not difference.startswith("(0002,")
+
+
 @pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize("name", uncompressed_ids())
 def test_transcode_and_back(name: str, target: str) -> None:
@@ -170,8 +175,13 @@ def test_transcode_and_back(name: str, target: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's remarks on values it decodes to compare
         original, again = _read(data), _read(back)
-        assert unexplained_differences(original, again, little=own.little_endian,
-                                       vr_lost=vr_lost) == []
+        differences = unexplained_differences(original, again, little=own.little_endian,
+                                              vr_lost=vr_lost)
+        if ts.implicit_vr != own.implicit_vr:
+            # Re-targeting between implicit and explicit VR drops the retired group
+            # lengths of groups other than 0002 (their values would be wrong), as pydicom.
+            differences = [d for d in differences if not _is_group_length_line(d)]
+        assert differences == []
         if start.has_meta:
             assert _meta_differences(original, again, name) == []
         if not vr_lost:
