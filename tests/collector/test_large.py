@@ -2,8 +2,9 @@
 
 The file is generated into ``tmp_path`` (on disk) by ``benchmarks/_generate.py``; a
 fresh interpreter reads it with ``defer_size``, checks what it got, saves it back (the
-pixel data streams from the file through the encoder) and reports its peak RSS, which
-must stay under 128 MiB.
+pixel data streams from the file through the encoder) and reports its own peak RSS
+(``VmHWM`` after resetting it: ``ru_maxrss`` would count the pages of the forked test
+process), which must stay under 128 MiB.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from conftest import PEAK_RSS_END, PEAK_RSS_START
+
 if TYPE_CHECKING:
     from pathlib import Path
 
 LIMIT_MIB = 128
-CHILD = """
-import hashlib, json, resource, sys
+CHILD = PEAK_RSS_START + PEAK_RSS_END + """
+import hashlib, json, sys
 import dicomstream
 
 ds = dicomstream.dcmread(sys.argv[1], defer_size="1 MB")
-read_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+read_rss = peak_rss_kib()
 digest = hashlib.sha256()
 
 class Sink:
@@ -33,7 +36,7 @@ class Sink:
 ds.save_as(Sink())
 print(json.dumps({
     "read_rss_kib": read_rss,
-    "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "rss_kib": peak_rss_kib(),
     "frames": int(ds.NumberOfFrames),
     "items": len(ds.PerFrameFunctionalGroupsSequence),
     "deferred": ds["PixelData"].is_deferred,
