@@ -13,15 +13,16 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from dicomstream.cli._command import Command, discover_commands
+from dicomstream.cli._command import Command, command_names, discover_commands
 from dicomstream.cli.rewrite import add_bulk_options, run_bulk_command
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command], list[str]]:
-    """The top-level parser with one sub-parser per discovered command."""
+def build_parser(only: str | None = None
+                 ) -> tuple[argparse.ArgumentParser, dict[str, Command], list[str]]:
+    """The top-level parser with one sub-parser per discovered command (or just ``only``)."""
     from dicomstream import __version__
 
     parser = argparse.ArgumentParser(
@@ -30,7 +31,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command], list[st
     parser.add_argument("--version", action="version", version=f"dicomstream {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks instead of one-line errors")
-    commands, problems = discover_commands()
+    commands, problems = discover_commands(only)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in commands.items():
         p = sub.add_parser(name, help=command.help, description=command.help)
@@ -48,8 +49,11 @@ def _is_broken_pipe(exc: BaseException) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser, commands, problems = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((a for a in args_list if not a.startswith("-")), None)
+    only = wanted if wanted in command_names() else None
+    parser, commands, problems = build_parser(only)
+    args = parser.parse_args(args_list)
     for problem in problems:
         print(f"dicomstream: warning: {problem}", file=sys.stderr)
     if not args.command:

@@ -8,8 +8,9 @@ reported on stderr and the others keep working.
 
 from __future__ import annotations
 
-__all__ = ("BUILTIN_COMMANDS", "Command", "discover_commands")
+__all__ = ("BUILTIN_COMMANDS", "Command", "command_names", "discover_commands")
 
+import functools
 import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -50,16 +51,29 @@ def _load(value: str) -> Command:
     return obj
 
 
-def discover_commands() -> tuple[dict[str, Command], list[str]]:
-    """Installed commands by name, and one message per command that failed to load."""
-    found: dict[str, Command] = {}
-    problems: list[str] = []
+@functools.cache
+def command_names() -> dict[str, str]:
+    """Installed command names → ``module:attribute``, without importing anything."""
     seen: dict[str, str] = {}
     for ep in entry_points(group=COMMANDS_GROUP):
         seen.setdefault(ep.name, ep.value)
     for name, value in BUILTIN_COMMANDS.items():
         seen.setdefault(name, value)
-    for name, value in sorted(seen.items()):
+    return dict(sorted(seen.items()))
+
+
+def discover_commands(only: str | None = None) -> tuple[dict[str, Command], list[str]]:
+    """Installed commands by name, and one message per command that failed to load.
+
+    With ``only``, just that command is imported, so running one command never pays for
+    (or trips over) the others' imports; ``--help`` loads them all.
+    """
+    found: dict[str, Command] = {}
+    problems: list[str] = []
+    seen = dict(command_names())
+    if only is not None and only in seen:
+        seen = {only: seen[only]}
+    for name, value in seen.items():
         try:
             found[name] = _load(value)
         except Exception as exc:  # a broken plugin must not break the CLI
