@@ -53,9 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = next((a for a in args_list if not a.startswith("-")), None)
     only = wanted if wanted in command_names() else None
     parser, commands, problems = build_parser(only)
-    args = parser.parse_args(args_list)
     for problem in problems:
         print(f"dicomstream: warning: {problem}", file=sys.stderr)
+    args = parser.parse_args(args_list)
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
