@@ -131,18 +131,30 @@ _KNOWN_DIRS: set[Path] = set()
 """Directories this process has made or seen: a bulk run writes many files per folder."""
 
 
-def _make_parent(target: Path) -> None:
+def _make_parent(target: Path, *, again: bool = False) -> None:
     parent = target.parent
-    if parent not in _KNOWN_DIRS:
+    if again or parent not in _KNOWN_DIRS:
         parent.mkdir(parents=True, exist_ok=True)
         _KNOWN_DIRS.add(parent)
 
 
-def _write_small(tmp: Path, target: Path, parts: list[bytes], make_parents: bool) -> None:
+def _create(tmp: Path, target: Path, make_parents: bool) -> IO[bytes]:
+    """Open the temporary file, making the directory if needed (the cache of known
+    directories may be stale when a tree was removed meanwhile)."""
     if make_parents:
         _make_parent(target)
     try:
-        with open(tmp, "wb") as f:
+        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
+    except FileNotFoundError:
+        if not make_parents:
+            raise
+        _make_parent(target, again=True)
+        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
+
+
+def _write_small(tmp: Path, target: Path, parts: list[bytes], make_parents: bool) -> None:
+    try:
+        with _create(tmp, target, make_parents) as f:
             f.writelines(parts)
         os.replace(tmp, target)
     except BaseException:
@@ -150,8 +162,6 @@ def _write_small(tmp: Path, target: Path, parts: list[bytes], make_parents: bool
         raise
 
 
-def _open_tmp(tmp: Path) -> IO[bytes]:
-    return open(tmp, "wb")  # noqa: SIM115 - closed by the sink
 
 
 def _finish(handle: IO[bytes], parts: list[bytes], tmp: Path, target: Path) -> None:
@@ -213,17 +223,13 @@ class FileSink:
         parts, self._parts, self._buffered = self._parts, [], 0
         try:
             if self._handle is None:
-                await self._prepare_dir()
-                self._handle = await anyio.to_thread.run_sync(_open_tmp, self._tmp)
+                self._handle = await anyio.to_thread.run_sync(
+                    _create, self._tmp, self.path, self._make_parents)
                 self._afile = _async_file(self._handle)
             await self._afile.writelines(parts)  # no join: views are written as they are
         except OSError as exc:
             await self.abort()
             raise SinkError(f"cannot write {self.name}: {exc.strerror or exc}") from exc
-
-    async def _prepare_dir(self) -> None:
-        if self._make_parents:
-            await anyio.to_thread.run_sync(_make_parent, self.path)
 
     async def commit(self) -> None:
         if self._done:
