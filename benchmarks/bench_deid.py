@@ -99,11 +99,10 @@ def child(name: str, src: Path, dst: Path) -> None:
     if name.startswith("dicomstream") or name == "rewrite":
         # dicomstream loads its data dictionaries (and the plugin its tables) on first
         # use, where pydicom loads them at import: load them here, outside the timing.
-        from dicomstream_deid import load_safe_private, load_table
-        from dicomstream_deid._table import load_iod_types
-
         import dicomstream.cli  # noqa: F401
         from dicomstream.dictionary import lookup, uid_type
+        from dicomstream_deid import load_safe_private, load_table
+        from dicomstream_deid._table import load_iod_types
         lookup(0x00100010)
         uid_type("1.2.840.10008.1.2")
         load_table()

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from dicomstream_dicomweb import WadoInstances
 
 from dicomstream.bulk import rewrite_many
 from dicomstream.errors import DicomStreamError, PluginError
@@ -39,6 +38,7 @@ from dicomstream.parser import Parser
 from dicomstream.pipeline import rewrite
 from dicomstream.plugin import STAGES, load
 from dicomstream.stages import EditStage, FilterStage, MetaStage
+from dicomstream_dicomweb import WadoInstances
 
 
 def anonymizing_stages() -> list[Any]:

@@ -64,10 +64,9 @@ class Explode(Stage):
 
 @pytest.mark.asyncio
 async def test_failed_write_leaves_nothing(memory_root: str) -> None:
-    from dicomstream_cloud import FsspecSink
-
     from dicomstream.io import BytesSource
     from dicomstream.pipeline import rewrite
+    from dicomstream_cloud import FsspecSink
 
     data = path_of("test_files/rtplan.dcm").read_bytes()
     sink = FsspecSink(f"{memory_root}/fail/rtplan.dcm")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 pytest.importorskip("dicomstream_dicomweb", reason="plugins/dicomweb is not installed")
 
 import aiohttp  # noqa: E402
+
 from dicomstream_dicomweb import StowSink, WadoInstances, parse_url, search  # noqa: E402
 from dicomstream_dicomweb._urls import auth_headers  # noqa: E402
 

@@ -66,10 +66,10 @@ def test_algorithm_option(tmp_path: Path) -> None:
 
 def test_no_pixel_data_reports_none(tmp_path: Path) -> None:
     import anyio
-    from dicomstream_checksum import ChecksumStage
 
     from dicomstream.io import BytesSource, MemorySink
     from dicomstream.pipeline import rewrite
+    from dicomstream_checksum import ChecksumStage
 
     stage = ChecksumStage()
     data = (DATA / "rtplan.dcm").read_bytes()

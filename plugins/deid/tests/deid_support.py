@@ -23,7 +23,6 @@ from typing import Any
 import anyio
 import pydicom
 import pydicom.data
-from dicomstream_deid import DeidConfig, DeidStage
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
@@ -34,6 +33,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 from dicomstream.io import BytesSource, MemorySink
 from dicomstream.pipeline import rewrite
 from dicomstream.stages import MetaStage
+from dicomstream_deid import DeidConfig, DeidStage
 
 HERE = Path(__file__).resolve().parent
 PLUGIN = HERE.parent

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import pydicom
 import pytest
 from deid_support import DATA_ROOT, KEY, PYTHON, write_study
-from dicomstream_deid import Keyring
 
 from dicomstream.plugin import COMMANDS, STAGES, discover
+from dicomstream_deid import Keyring
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pydicom
 import pytest
 from deid_support import KEY, OTHER_KEY, PYTHON, SOP, write_study
+
 from dicomstream_deid import Keyring
 
 if TYPE_CHECKING:

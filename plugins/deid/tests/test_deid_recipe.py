@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 from deid_support import KEY, PLUGIN, deid_bytes, read, to_bytes
-from dicomstream_deid import DeidConfig, Keyring, load_recipe
-from dicomstream_deid._recipe import parse_recipe
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+
+from dicomstream_deid import DeidConfig, Keyring, load_recipe
+from dicomstream_deid._recipe import parse_recipe
 
 if TYPE_CHECKING:
     from pathlib import Path

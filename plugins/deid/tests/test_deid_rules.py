@@ -27,9 +27,10 @@ from deid_support import (
     to_bytes,
     vr_of,
 )
-from dicomstream_deid import Keyring
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+
+from dicomstream_deid import Keyring
 
 PATIENT_ID, PATIENT_NAME = 0x00100020, 0x00100010
 ROWS = [r for r in table_rows() if r.tag is not None and r.tag >> 16 != 0x0002]

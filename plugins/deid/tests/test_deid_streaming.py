@@ -10,12 +10,12 @@ import anyio
 import pydicom
 import pytest
 from deid_support import DATA_ROOT, KEY, REPO, deid_bytes, read, to_bytes
-from dicomstream_deid import DeidConfig, DeidStage, Keyring, ListAudit, anonymize_file
 from pydicom.dataset import Dataset
 
 from dicomstream.errors import StageError
 from dicomstream.events import DatasetEnd, ValueChunk
 from dicomstream.parser import Parser
+from dicomstream_deid import DeidConfig, DeidStage, Keyring, ListAudit, anonymize_file
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from deid_support import KEY, OTHER_KEY, TSV, table_rows
+
 from dicomstream_deid import OPTIONS, Keyring, load_safe_private, load_table
 from dicomstream_deid._actions import (
     Cleaner,

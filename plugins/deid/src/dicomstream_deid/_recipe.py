@@ -41,9 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dicomstream_deid._table import normalize_option
-
 from dicomstream.stages import TagPattern, parse_tag_path
+from dicomstream_deid._table import normalize_option
 
 RECIPE_ACTIONS = frozenset({"keep", "remove", "empty", "dummy", "replace", "hash", "shift",
                             "uid"})
