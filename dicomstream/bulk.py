@@ -261,6 +261,8 @@ class RewriteJob:
         parser_options: keyword arguments of the parser.
         source_options / sink_options: keyword arguments of URL source/sink plugins
             (e.g. ``endpoint_url``); plain paths ignore them.
+        inline_small_io: read and write small local files without thread hops
+            (:mod:`dicomstream.io.files`); for batch runs that run nothing else.
     """
 
     stages: Callable[[], Iterable[Any]] | None = None
@@ -268,6 +270,7 @@ class RewriteJob:
     parser_options: dict[str, Any] | None = None
     source_options: dict[str, Any] | None = None
     sink_options: dict[str, Any] | None = None
+    inline_small_io: bool = False
 
     def open_source(self, spec: str) -> Any:
         from dicomstream.io import FileSource, StdinSource
@@ -278,7 +281,7 @@ class RewriteJob:
         scheme = url_scheme(spec)
         if scheme is not None and scheme != "file":
             return _url_plugin(SOURCES, scheme)(spec, **(self.source_options or {}))
-        return open_source_url(spec) or FileSource(spec)
+        return open_source_url(spec) or FileSource(spec, inline_small=self.inline_small_io)
 
     def open_sink(self, spec: str) -> Any:
         from dicomstream.io import FileSink, StdoutSink
@@ -289,7 +292,8 @@ class RewriteJob:
         scheme = url_scheme(spec)
         if scheme is not None and scheme != "file":
             return _url_plugin(SINKS, scheme)(spec, **(self.sink_options or {}))
-        return open_sink_url(spec) or FileSink(spec, make_parents=True)
+        return open_sink_url(spec) or FileSink(spec, make_parents=True,
+                                               inline_small=self.inline_small_io)
 
     async def rewrite(self, source: Any, destination: str) -> RewriteResult:
         """Run the pipeline from an open ``source`` into ``destination``."""
@@ -345,6 +349,7 @@ async def rewrite_many(
     source_options: dict[str, Any] | None = None,
     sink_options: dict[str, Any] | None = None,
     cluster: Any = None,
+    inline_small_io: bool = False,
 ) -> BulkSummary:
     """Rewrite ``src`` to ``dst`` through fresh stages from ``stages()`` per input.
 
@@ -363,7 +368,8 @@ async def rewrite_many(
 
     job = RewriteJob(stages=stages, transfer_syntax=transfer_syntax,
                      parser_options=parser_options, source_options=source_options,
-                     sink_options=sink_options)
+                     sink_options=sink_options,
+                     inline_small_io=inline_small_io)
     runner: Callable[..., Awaitable[BulkSummary]] = run_bulk
     if cluster is not None:
         from functools import partial
