@@ -51,7 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     wanted = next((a for a in args_list if not a.startswith("-")), None)
-    only = wanted if wanted in command_names() else None
+    if wanted in command_names():
+        only: str | None = wanted
+    else:  # --version needs no command; --help and mistakes list them all
+        only = "" if "--version" in args_list else None
     parser, commands, problems = build_parser(only)
     for problem in problems:
         print(f"dicomstream: warning: {problem}", file=sys.stderr)

@@ -71,8 +71,8 @@ def discover_commands(only: str | None = None) -> tuple[dict[str, Command], list
     found: dict[str, Command] = {}
     problems: list[str] = []
     seen = dict(command_names())
-    if only is not None and only in seen:
-        seen = {only: seen[only]}
+    if only is not None:
+        seen = {only: seen[only]} if only in seen else {}
     for name, value in seen.items():
         try:
             found[name] = _load(value)
