@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from dicomstream.errors import (
     ContainerOverrunError,
-    DicomStreamError,
     DicomStreamWarning,
     InvalidLengthError,
     InvalidVRError,
@@ -56,12 +55,21 @@ from dicomstream.events import (
     ValueEnd,
     ValueStart,
 )
-from dicomstream.parser._ambiguous import resolve_ambiguous_vr
-from dicomstream.parser._inflate import Inflater
+from dicomstream.parser._buffer import InputBuffer
+from dicomstream.parser._frames import FRAGS as _FRAGS
+from dicomstream.parser._frames import ITEM as _ITEM
+from dicomstream.parser._frames import (
+    NOTED_MAX,
+    dictionary_vr,
+    implicit_vr,
+    note_implicit,
+    noted,
+)
+from dicomstream.parser._frames import SEQ as _SEQ
+from dicomstream.parser._frames import Frame as _Frame
 from dicomstream.parser._limits import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_VALUE_THRESHOLD,
-    MAX_BATCH_INFLATED,
     MAX_INFLATE_RATIO,
     MAX_INFLATED_SIZE,
     MAX_NESTING_DEPTH,
@@ -78,7 +86,6 @@ from dicomstream.transfer_syntax import (
 from dicomstream.vr import LONG_LENGTH_VRS, VR
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from dicomstream.tags import TagPath
 
@@ -94,53 +101,11 @@ _VR_STR: dict[bytes, str] = {v.value.encode(): str(v.value) for v in VR}
 _LONG = LONG_LENGTH_VRS
 _new = tuple.__new__
 
-# Frame kinds
-_ITEM = 0  # the dataset itself (index -1) or an item of a sequence
-_SEQ = 1
-_FRAGS = 2
-
-_PIXEL_REPRESENTATION = 0x00280103
-_LUT_DESCRIPTOR = 0x00283002
 _TRANSFER_SYNTAX_UID = 0x00020010
 _META_VALUE_LIMIT = 1 << 16
-_NOTED_MAX = 64  # a private creator is an LO: at most 64 bytes
 
 
-def _noted(tag: int) -> bool:
-    """Implicit VR lookups depend on this element's value (see ``_note_implicit``), so
-    it arrives whole even above the value threshold: private creators, Pixel
-    Representation, LUT Descriptor."""
-    group = tag >> 16
-    return tag in (_PIXEL_REPRESENTATION, _LUT_DESCRIPTOR) or (
-        group & 1 == 1 and group > 7 and 0x10 <= tag & 0xFFFF <= 0xFF)
-
-
-class _Frame:
-    """One open container."""
-
-    __slots__ = ("creators", "end", "implicit", "index", "kind", "limit", "little",
-                 "lut_first", "offset", "parent", "path", "pixel_rep", "tag", "vr")
-
-    def __init__(self, kind: int, tag: int, vr: str, end: int | None, limit: int | None,
-                 path: TagPath, index: int, implicit: bool, little: bool, offset: int,
-                 parent: _Frame | None) -> None:
-        self.kind = kind
-        self.tag = tag
-        self.vr = vr
-        self.end = end  # absolute offset just past the container (defined length)
-        self.limit = limit  # nearest defined end among this frame and its ancestors
-        self.path = path  # items: path of the contents; sequences: where they sit
-        self.index = index  # items: own index; sequences/fragments: next child index
-        self.implicit = implicit
-        self.little = little
-        self.offset = offset
-        self.parent = parent
-        self.creators: dict[int, str] | None = None
-        self.pixel_rep: int | None = None
-        self.lut_first: int | None = None
-
-
-class Parser:
+class Parser(InputBuffer):
     """Sans-IO DICOM parser. See the module docstring for the protocol.
 
     Args:
@@ -182,15 +147,7 @@ class Parser:
         self._source_size = source_size
         self._assumed_ts = transfer_syntax
         self._lenient = lenient
-        # Input buffer: ``_buf[_pos:]`` then ``_pending`` are unread; ``_base`` is the
-        # stream offset of ``_buf[0]``.
-        self._buf = b""
-        self._pos = 0
-        self._base = 0
-        self._pending: list[bytes] = []
-        self._pending_len = 0
-        self._eof = False
-        self._inflater: Inflater | None = None
+        super().__init__()
         self._state = State.START
         self._error: ParseError | None = None
         self._out: deque[Event] = deque()
@@ -199,34 +156,12 @@ class Parser:
         self._meta_ts: str | None = None
         self._value_left = 0
         self._value_tag = 0
-        self._inflated_now = 0  # inflated bytes consumed by the current events() call
         self.transfer_syntax: TransferSyntax | None = None
         """The syntax of the dataset, once known."""
         self.warnings: list[str] = []
         """Problems tolerated under ``lenient=True``."""
-        self._vr_for_tag: Callable[[int], str] | None = None
 
     # -- public protocol -------------------------------------------------------------
-
-    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Add bytes to the input; ``b""`` means the input has ended."""
-        if self._eof:
-            raise DicomStreamError("receive_data() called after the end of input")
-        if not data:
-            self._eof = True
-            if self._inflater is not None:
-                self._inflater.feed(b"")
-            return
-        chunk = data if isinstance(data, bytes) else bytes(data)
-        if self._inflater is not None:
-            self._inflater.feed(chunk)
-        elif self._pos >= len(self._buf) and not self._pending:
-            self._base += len(self._buf)
-            self._buf = chunk
-            self._pos = 0
-        else:
-            self._pending.append(chunk)
-            self._pending_len += len(chunk)
 
     def next_event(self) -> Event | NeedData:
         """The next event, or ``NEED_DATA`` when more input is needed first."""
@@ -258,40 +193,8 @@ class Parser:
         """``DatasetEnd`` has been produced."""
         return self._state is State.DONE
 
-    # -- buffer ----------------------------------------------------------------------
-
-    def _ensure(self, n: int) -> bool:
-        """Make ``n`` unread bytes contiguous in ``_buf`` at ``_pos``; False if too few."""
-        avail = len(self._buf) - self._pos
-        if avail >= n:
-            return True
-        if self._inflater is not None and avail + self._pending_len < n:
-            if self._inflated_now >= MAX_BATCH_INFLATED and self._out:
-                return False  # pause: this batch is big enough; the next call goes on
-            data = self._inflater.inflate(n - avail - self._pending_len)
-            if data:
-                self._inflated_now += len(data)
-                self._pending.append(data)
-                self._pending_len += len(data)
-        if avail + self._pending_len < n:
-            return False
-        parts = [self._buf[self._pos:]] if avail else []
-        parts.extend(self._pending)
-        self._base += self._pos
-        self._buf = b"".join(parts)
-        self._pos = 0
-        self._pending = []
-        self._pending_len = 0
-        return True
-
-    def _input_exhausted(self) -> bool:
-        """The input has ended and every byte of it has been buffered."""
-        if not self._eof:
-            return False
-        return self._inflater is None or self._inflater.finished
-
-    def _unread(self) -> int:
-        return len(self._buf) - self._pos + self._pending_len
+    def _may_pause(self) -> bool:
+        return bool(self._out)
 
     # -- state machine -----------------------------------------------------------------
 
@@ -366,7 +269,7 @@ class Parser:
             if vr is None:
                 # Some writers put the meta group in implicit VR; read it that way.
                 length = _UL_LE.unpack_from(buf, pos + 4)[0]
-                vr = self._lookup_vr(tag)
+                vr = dictionary_vr(tag)
                 header = 8
             elif vr in _LONG:
                 if not self._ensure(12):
@@ -421,17 +324,7 @@ class Parser:
         offset = self._base + self._pos
         self._out.append(DatasetStart(ts.uid, offset, has_meta))
         if ts.deflated:
-            self._inflater = Inflater(start=offset, max_ratio=self._max_ratio,
-                                      max_size=self._max_inflated)
-            rest = self._buf[self._pos:]
-            if rest:
-                self._inflater.feed(rest)
-            for part in self._pending:
-                self._inflater.feed(part)
-            if self._eof:
-                self._inflater.feed(b"")
-            self._base = offset
-            self._buf, self._pos, self._pending, self._pending_len = b"", 0, [], 0
+            self._start_inflating(max_ratio=self._max_ratio, max_size=self._max_inflated)
         self._stack = [_Frame(_ITEM, 0, "", None, None, (), -1, ts.implicit_vr,
                               ts.little_endian, offset, None)]
         return True
@@ -475,61 +368,6 @@ class Parser:
         if buf[pos + 1] == 0 or buf[pos:pos + 2] in (b"\xfe\xff", b"\xfc\xff"):
             return EXPLICIT_VR_LITTLE_ENDIAN if explicit else IMPLICIT_VR_LITTLE_ENDIAN  # noqa
         return None
-
-    # -- VR lookup (implicit VR) -------------------------------------------------------
-
-    def _lookup_vr(self, tag: int) -> str:
-        lookup = self._vr_for_tag
-        if lookup is None:
-            from dicomstream.dictionary import vr_for_tag
-
-            lookup = self._vr_for_tag = vr_for_tag
-        return lookup(tag)
-
-    def _implicit_vr(self, tag: int, frame: _Frame) -> str:
-        group = tag >> 16
-        elem = tag & 0xFFFF
-        if group & 1 and group > 7 and group != 0xFFFF:
-            if elem == 0:
-                return "UL"
-            if elem < 0x100:
-                return "LO" if elem >= 0x10 else "UN"
-            creator = frame.creators.get((group << 8) | (elem >> 8)) if frame.creators else None
-            if creator is None:
-                return "UN"
-            from dicomstream.dictionary import private_vr
-
-            vr = private_vr(creator, tag)
-            if vr is None:
-                return "UN"
-        else:
-            vr = self._lookup_vr(tag)
-        if " or " in vr:
-            pixel_rep = None
-            f: _Frame | None = frame
-            while f is not None:
-                if f.pixel_rep is not None:
-                    pixel_rep = f.pixel_rep
-                    break
-                f = f.parent
-            vr = resolve_ambiguous_vr(tag, vr, pixel_rep, frame.lut_first)
-        elif vr not in _LONG and vr not in _VR_STR_VALUES:
-            vr = "UN"  # dictionary entries such as "NONE"
-        return vr
-
-    def _note_implicit(self, frame: _Frame, tag: int, value: bytes) -> None:
-        """Remember what later implicit VR lookups in this item depend on."""
-        group = tag >> 16
-        elem = tag & 0xFFFF
-        little = frame.little
-        if group & 1 and 0x10 <= elem <= 0xFF and group > 7:
-            if frame.creators is None:
-                frame.creators = {}
-            frame.creators[(group << 8) | elem] = value.decode("latin-1").strip(" \x00")
-        elif tag == _PIXEL_REPRESENTATION and len(value) >= 2:
-            frame.pixel_rep = int.from_bytes(value[:2], "little" if little else "big")
-        elif tag == _LUT_DESCRIPTOR and len(value) >= 2:
-            frame.lut_first = int.from_bytes(value[:2], "little" if little else "big")
 
     # -- dataset -------------------------------------------------------------------------
 
@@ -606,7 +444,7 @@ class Parser:
                     f"expected an item or a delimiter, found {format_path((), tag)}",
                     offset=offset, path=self._error_path(top))
             if implicit:
-                vr = self._implicit_vr(tag, top)
+                vr = implicit_vr(tag, top)
                 header = 8
             else:
                 vr = _VR_STR.get(vrb)  # type: ignore[assignment]
@@ -632,7 +470,7 @@ class Parser:
             if hard_limit is not None and offset + header + length > hard_limit:
                 self._value_beyond_limit(top, tag, length, offset,
                                          offset + header + length, source_size)
-            if length <= threshold or (implicit and length <= _NOTED_MAX and _noted(tag)):
+            if length <= threshold or (implicit and length <= NOTED_MAX and noted(tag)):
                 stop = pos + header + length
                 if stop > n:
                     self._pos = pos
@@ -644,7 +482,7 @@ class Parser:
                 value = buf[pos + header:stop]
                 out(_new(Element, (tag, vr, length, value, offset, path)))
                 if implicit:
-                    self._note_implicit(top, tag, value)
+                    note_implicit(top, tag, value)
                 pos = stop
             else:
                 out(_new(ValueStart, (tag, vr, length, offset, path)))
@@ -853,7 +691,7 @@ class Parser:
             else:
                 self._out.append(_new(ItemEnd, (top.index, delimited, offset, top.path)))
         self._out.append(DatasetEnd(offset))
-        self._buf, self._pos, self._pending, self._pending_len = b"", 0, [], 0
+        self._discard_input()
         self._state = State.DONE
 
     # -- large values ------------------------------------------------------------------
@@ -893,7 +731,7 @@ class Parser:
         return True
 
 
-_VR_STR_VALUES = frozenset(_VR_STR.values())
+
 
 
 def parse_bytes(data: bytes, **options: object) -> list[Event]:
