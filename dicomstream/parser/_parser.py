@@ -4,8 +4,8 @@ Feed it with :meth:`Parser.receive_data` (``b""`` marks the end of input) and pu
 with :meth:`Parser.next_event` until it returns :data:`~dicomstream.events.NEED_DATA`,
 or take every event available at once with :meth:`Parser.events` (the batch form the
 async layer uses). Events never depend on how the input was split: a header split over
-two chunks is simply retried once more bytes arrive, and large values are cut into
-chunks of a fixed size.
+two chunks is simply retried once more bytes arrive (see ``_buffer.py``), and large
+values are cut into chunks that end at multiples of the chunk size in the stream.
 
 The parser keeps a stack of open containers (the dataset, items, sequences, encapsulated
 pixel data); each frame knows its end offset when its length is defined, its byte order
