@@ -31,6 +31,7 @@ __all__ = (
     "DatasetStart",
     "Element",
     "Event",
+    "EventBatch",
     "Fragment",
     "FragmentsEnd",
     "FragmentsStart",
@@ -45,10 +46,11 @@ __all__ = (
     "ValueStart",
 )
 
+from operator import is_ as _is
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from typing import Self
 
     from dicomstream.tags import TagPath
@@ -369,3 +371,36 @@ class DatasetEnd(Event, _DatasetEndFields):
     """
 
     __slots__ = ()
+
+
+class EventBatch(list["Event"]):
+    """A batch of events as the parser produced it, with the input bytes it came from.
+
+    The parser returns its batches in this form. ``raw`` holds the input bytes (views,
+    never copies) from the event at index ``raw_from`` to the end of the batch, when
+    that stretch is self-contained: every container and value it opens it also closes,
+    and it closes nothing opened before it. ``originals`` is the batch as produced.
+
+    The encoder uses this to write an *unchanged* stretch as the very bytes it was read
+    from instead of rebuilding it element by element (the identity rewrite's fast path):
+    it does so only while the batch still holds exactly the ``originals`` (the same
+    event objects: events are immutable, so identity means nothing changed) and it is
+    writing the syntax that was read. A stage that edits a batch returns another list,
+    or changes this one, and the encoder then encodes event by event as usual — so
+    nothing a stage needs to know about this changes. ``raw`` is ``None`` when there
+    is no such stretch (deflated input, a lenient end, mixed use of ``next_event``).
+    """
+
+    __slots__ = ("originals", "raw", "raw_from")
+
+    def __init__(self, events: Iterable[Event] = (),
+                 raw: tuple[memoryview, ...] | None = None, raw_from: int = 0) -> None:
+        super().__init__(events)
+        self.originals: tuple[Event, ...] = tuple(self) if raw is not None else ()
+        self.raw = raw
+        self.raw_from = raw_from
+
+    def unchanged(self) -> bool:
+        """The batch still holds exactly the events the parser produced."""
+        originals = self.originals
+        return len(self) == len(originals) and all(map(_is, self, originals))

@@ -32,6 +32,11 @@ class InputBuffer:
         self._eof = False
         self._inflater: Inflater | None = None
         self._inflated_now = 0  # inflated bytes consumed by the current batch
+        # Views of the input consumed since ``_raw_mark`` in earlier buffers (see
+        # EventBatch.raw); off for deflated datasets (their input is compressed).
+        self._raw_parts: list[memoryview] = []
+        self._raw_mark = 0
+        self._raw_on = True
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes to the input; ``b""`` means the input has ended."""
@@ -46,6 +51,7 @@ class InputBuffer:
         if self._inflater is not None:
             self._inflater.feed(chunk)
         elif self._pos >= len(self._buf) and not self._pending:
+            self._keep_raw()
             self._base += len(self._buf)
             self._buf = chunk
             self._pos = 0
@@ -72,6 +78,7 @@ class InputBuffer:
                 self._pending_len += len(data)
         if avail + self._pending_len < n:
             return False
+        self._keep_raw()
         parts = [self._buf[self._pos:]] if avail else []
         parts.extend(self._pending)
         self._base += self._pos
@@ -80,6 +87,12 @@ class InputBuffer:
         self._pending = []
         self._pending_len = 0
         return True
+
+    def _keep_raw(self) -> None:
+        """``_buf`` is about to be replaced: keep a view of what was consumed of it."""
+        if self._raw_on and self._pos > self._raw_mark:
+            self._raw_parts.append(memoryview(self._buf)[self._raw_mark:self._pos])
+        self._raw_mark = 0
 
     def _input_exhausted(self) -> bool:
         """The input has ended and every byte of it has been buffered."""
@@ -93,6 +106,8 @@ class InputBuffer:
     def _start_inflating(self, *, max_ratio: float, max_size: int) -> None:
         """From here on the input is a raw deflate stream: hand it what is unread."""
         offset = self._base + self._pos
+        self._raw_on = False
+        self._raw_parts = []
         self._inflater = Inflater(start=offset, max_ratio=max_ratio, max_size=max_size)
         rest = self._buf[self._pos:]
         if rest:
@@ -106,3 +121,4 @@ class InputBuffer:
 
     def _discard_input(self) -> None:
         self._buf, self._pos, self._pending, self._pending_len = b"", 0, [], 0
+        self._raw_mark = 0

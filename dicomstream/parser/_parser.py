@@ -42,6 +42,7 @@ from dicomstream.events import (
     DatasetStart,
     Element,
     Event,
+    EventBatch,
     Fragment,
     FragmentsEnd,
     FragmentsStart,
@@ -156,6 +157,13 @@ class Parser(InputBuffer):
         self._meta_ts: str | None = None
         self._value_left = 0
         self._value_tag = 0
+        # The self-contained stretch of the current batch (see EventBatch.raw): it starts
+        # at event ``_raw_from`` with ``_raw_depth`` containers open; ``_raw_low`` is the
+        # fewest open since. Invalid before the dataset, inside a value, after next_event.
+        self._raw_valid = False
+        self._raw_from = 0
+        self._raw_depth = 0
+        self._raw_low = 0
         self.transfer_syntax: TransferSyntax | None = None
         """The syntax of the dataset, once known."""
         self.warnings: list[str] = []
@@ -169,6 +177,7 @@ class Parser(InputBuffer):
             self._run()
             if not self._out:
                 return NEED_DATA
+        self._raw_valid = False  # events leave one by one: no batch holds the stretch
         return self._out.popleft()
 
     def events(self) -> list[Event]:
@@ -184,9 +193,27 @@ class Parser(InputBuffer):
         input comes whole). Call until it returns ``[]``; streaming consumers use this so
         memory stays bounded on deflated datasets."""
         self._run()
-        out = list(self._out)
-        self._out.clear()
-        return out
+        pending = self._out
+        if self._raw_valid and len(pending) > self._raw_from \
+                and self._state is not State.VALUE and len(self._stack) == self._raw_depth \
+                and self._raw_low >= self._raw_depth:
+            parts = self._raw_parts
+            if self._pos > self._raw_mark:
+                parts.append(memoryview(self._buf)[self._raw_mark:self._pos])
+            batch = EventBatch(pending, tuple(parts), self._raw_from)
+        else:
+            batch = EventBatch(pending)
+        pending.clear()
+        self._raw_restart(0)
+        return batch
+
+    def _raw_restart(self, index: int) -> None:
+        """Start recording the input of a new stretch at event ``index`` of the batch."""
+        self._raw_parts = []
+        self._raw_mark = self._pos
+        self._raw_from = index
+        self._raw_depth = self._raw_low = len(self._stack)
+        self._raw_valid = self._raw_on and self._state is State.DATASET
 
     @property
     def done(self) -> bool:
@@ -327,6 +354,7 @@ class Parser(InputBuffer):
             self._start_inflating(max_ratio=self._max_ratio, max_size=self._max_inflated)
         self._stack = [_Frame(_ITEM, 0, "", None, None, (), -1, ts.implicit_vr,
                               ts.little_endian, offset, None)]
+        self._raw_restart(len(self._out))
         return True
 
     def _check_vr_mode(self, ts: TransferSyntax) -> TransferSyntax:
@@ -519,6 +547,8 @@ class Parser(InputBuffer):
             if kind == _ITEM and top.parent is not None:
                 self._out.append(_new(ItemEnd, (top.index, True, offset, top.path)))
                 stack.pop()
+                if len(stack) < self._raw_low:
+                    self._raw_low = len(stack)
                 self._pos += 8
                 return stack[-1]
             raise StructureError("item delimiter outside an item", offset=offset,
@@ -532,6 +562,8 @@ class Parser(InputBuffer):
                 raise StructureError("sequence delimiter outside a sequence", offset=offset,
                                      path=self._error_path(top))
             stack.pop()
+            if len(stack) < self._raw_low:
+                self._raw_low = len(stack)
             self._depth -= 1
             self._pos += 8
             return stack[-1]
@@ -643,6 +675,8 @@ class Parser(InputBuffer):
         else:
             self._out.append(_new(ItemEnd, (top.index, False, here, top.path)))
         self._stack.pop()
+        if len(self._stack) < self._raw_low:
+            self._raw_low = len(self._stack)
 
     def _dataset_needs_data(self, top: _Frame) -> bool:
         """Called when a header or value is incomplete: wait, end, or report truncation."""
@@ -678,6 +712,7 @@ class Parser(InputBuffer):
     def _close_all(self, offset: int) -> None:
         """Lenient end: close the value being streamed (short of its declared length) and
         every open container, then end the dataset."""
+        self._raw_valid = False  # these ends were never in the input
         if self._state is State.VALUE:
             self._out.append(_new(ValueEnd, (self._value_tag, offset)))
             self._value_left = 0
