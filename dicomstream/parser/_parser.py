@@ -100,6 +100,13 @@ _US_LE = Struct("<H")
 
 _VR_STR: dict[bytes, str] = {v.value.encode(): str(v.value) for v in VR}
 _LONG = LONG_LENGTH_VRS
+# VRs with a 2-byte length in explicit VR (never a container): the fast loop's VRs.
+_SHORT_VR: dict[bytes, str] = {b: vr for b, vr in _VR_STR.items() if vr not in _LONG}
+# Implicit VR: tags whose VR depends on nothing but the tag (public, unambiguous, not a
+# sequence, not noted), filled as they are met; the fast loop reads these.
+_PLAIN_IMPLICIT: dict[int, str] = {}
+_PLAIN_MAX = 8192  # bounded whatever tags a hostile input invents
+_NOTED_PUBLIC = frozenset({0x00280103, 0x00283002})  # see noted(): they arrive whole
 _new = tuple.__new__
 
 _TRANSFER_SYNTAX_UID = 0x00020010
@@ -419,6 +426,11 @@ class Parser(InputBuffer):
         header_struct = _EXPLICIT_LE
         ul = _UL_LE
         hard_limit: int | None = None
+        fast = False
+        short_vr = _SHORT_VR
+        plain_implicit = _PLAIN_IMPLICIT
+        whole_short = threshold >= 0xFFFF  # 2-byte lengths: every such value comes whole
+        element = Element
         while True:
             if top is not cached:
                 cached = top
@@ -436,6 +448,42 @@ class Parser(InputBuffer):
                 if source_size is not None and (limit is None or source_size < limit):
                     limit = source_size
                 hard_limit = limit
+                fast = kind == _ITEM and (implicit or whole_short)
+            if fast:
+                # The common case in a tight loop: plain elements of the open item, whole,
+                # inside the buffer and every limit. Anything else (containers,
+                # delimiters, long VRs, big values, limits, errors) breaks out to the
+                # general code below, which sees the element as if this loop did not exist.
+                lim = n
+                if t_end is not None and t_end - base < lim:
+                    lim = t_end - base
+                if hard_limit is not None and hard_limit - base < lim:
+                    lim = hard_limit - base
+                if implicit:
+                    while pos + 8 <= lim:
+                        group, elem, length = header_struct.unpack_from(buf, pos)
+                        tag = (group << 16) | elem
+                        vr = plain_implicit.get(tag)
+                        if vr is None or length > threshold:
+                            break
+                        stop = pos + 8 + length
+                        if stop > lim:
+                            break
+                        out(_new(element, (tag, vr, length, buf[pos + 8:stop], base + pos,
+                                           path)))
+                        pos = stop
+                else:
+                    while pos + 8 <= lim:
+                        group, elem, vrb, length = header_struct.unpack_from(buf, pos)
+                        vr = short_vr.get(vrb)
+                        if vr is None or group == 0xFFFE:
+                            break
+                        stop = pos + 8 + length
+                        if stop > lim:
+                            break
+                        out(_new(element, ((group << 16) | elem, vr, length,
+                                           buf[pos + 8:stop], base + pos, path)))
+                        pos = stop
             if t_end is not None and base + pos >= t_end:
                 self._pos = pos
                 self._close_defined(top)
@@ -473,9 +521,13 @@ class Parser(InputBuffer):
                     offset=offset, path=self._error_path(top))
             if implicit:
                 vr = implicit_vr(tag, top)
+                if group & 1 == 0 and vr != "SQ" and tag not in _NOTED_PUBLIC \
+                        and tag not in plain_implicit and len(plain_implicit) < _PLAIN_MAX \
+                        and " or " not in dictionary_vr(tag):
+                    plain_implicit[tag] = vr
                 header = 8
             else:
-                vr = _VR_STR.get(vrb)  # type: ignore[assignment]
+                vr = _VR_STR.get(vrb)
                 if vr is None:
                     raise InvalidVRError(f"invalid VR bytes {vrb!r}", offset=offset,
                                          path=self._error_path(top, tag))
