@@ -13,7 +13,12 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from dicomstream.cli._command import Command, command_names, discover_commands
+from dicomstream.cli._command import (
+    BUILTIN_COMMANDS,
+    Command,
+    command_names,
+    discover_commands,
+)
 from dicomstream.cli.rewrite import add_bulk_options, run_bulk_command
 
 if TYPE_CHECKING:
@@ -51,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     wanted = next((a for a in args_list if not a.startswith("-")), None)
-    if wanted in command_names():
+    if wanted is not None and (wanted in BUILTIN_COMMANDS or wanted in command_names()):
         only: str | None = wanted
     else:  # --version needs no command; --help and mistakes list them all
         only = "" if "--version" in args_list else None

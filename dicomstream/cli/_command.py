@@ -13,7 +13,6 @@ __all__ = ("BUILTIN_COMMANDS", "Command", "command_names", "discover_commands")
 import functools
 import importlib
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,7 +26,8 @@ BUILTIN_COMMANDS = {
     "rewrite": "dicomstream.cli.rewrite:command",
     "plugins": "dicomstream.cli.plugins:command",
 }
-"""Used when the package runs from a source tree without installed metadata."""
+"""The package's own commands: found without reading installed metadata (which costs
+~25 ms at start-up), and never shadowed by a plugin of the same name."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,11 @@ def _load(value: str) -> Command:
 @functools.cache
 def command_names() -> dict[str, str]:
     """Installed command names → ``module:attribute``, without importing anything."""
-    seen: dict[str, str] = {}
+    from importlib.metadata import entry_points  # ~25 ms: only when plugins are asked for
+
+    seen = dict(BUILTIN_COMMANDS)  # a plugin cannot take over a built-in command's name
     for ep in entry_points(group=COMMANDS_GROUP):
         seen.setdefault(ep.name, ep.value)
-    for name, value in BUILTIN_COMMANDS.items():
-        seen.setdefault(name, value)
     return dict(sorted(seen.items()))
 
 
@@ -70,9 +70,13 @@ def discover_commands(only: str | None = None) -> tuple[dict[str, Command], list
     """
     found: dict[str, Command] = {}
     problems: list[str] = []
-    seen = dict(command_names())
-    if only is not None:
-        seen = {only: seen[only]} if only in seen else {}
+    if only is not None and only in BUILTIN_COMMANDS:
+        # A built-in command is the package's own: no need to read any metadata.
+        seen = {only: BUILTIN_COMMANDS[only]}
+    else:
+        seen = dict(command_names())
+        if only is not None:
+            seen = {only: seen[only]} if only in seen else {}
     for name, value in seen.items():
         try:
             found[name] = _load(value)
