@@ -391,16 +391,31 @@ class EventBatch(list["Event"]):
     is no such stretch (deflated input, a lenient end, mixed use of ``next_event``).
     """
 
-    __slots__ = ("originals", "raw", "raw_from")
+    __slots__ = ("originals", "raw", "raw_from", "raw_offset")
 
     def __init__(self, events: Iterable[Event] = (),
-                 raw: tuple[memoryview, ...] | None = None, raw_from: int = 0) -> None:
+                 raw: tuple[memoryview, ...] | None = None, raw_from: int = 0,
+                 raw_offset: int = 0) -> None:
         super().__init__(events)
         self.originals: tuple[Event, ...] = tuple(self) if raw is not None else ()
         self.raw = raw
         self.raw_from = raw_from
+        self.raw_offset = raw_offset
+        """Stream offset of the first byte of ``raw``."""
 
     def unchanged(self) -> bool:
         """The batch still holds exactly the events the parser produced."""
         originals = self.originals
         return len(self) == len(originals) and all(map(_is, self, originals))
+
+    def derive(self, events: Iterable[Event]) -> EventBatch:
+        """What stages made of this batch, still knowing where its unchanged events came
+        from: the encoder copies runs of untouched elements from ``raw`` and encodes the
+        rest (the pipeline calls this; stages need not)."""
+        batch = EventBatch(events)
+        if self.raw is not None:
+            batch.originals = self.originals
+            batch.raw = self.raw
+            batch.raw_from = self.raw_from
+            batch.raw_offset = self.raw_offset
+        return batch

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomstream.encoder import Encoder
 from dicomstream.errors import DicomStreamError, StageError
+from dicomstream.events import EventBatch
 from dicomstream.io import FileSink, FileSource
 from dicomstream.streams import aiter_events, write_events
 
@@ -75,6 +76,7 @@ async def apply_stages(batches: AsyncIterable[list[Event]], stages: Sequence[Sta
                        ) -> AsyncIterator[list[Event]]:
     """Pass every batch through each stage in turn, then flush them in order."""
     async for batch in batches:
+        parsed = batch
         for stage in stages:
             try:
                 batch = await stage.process(batch)
@@ -85,6 +87,8 @@ async def apply_stages(batches: AsyncIterable[list[Event]], stages: Sequence[Sta
             if not batch:
                 break
         if batch:
+            if batch is not parsed and type(parsed) is EventBatch:
+                batch = parsed.derive(batch)  # lets the encoder copy what is unchanged
             yield batch
     for i, stage in enumerate(stages):
         tail = await stage.flush()

@@ -95,6 +95,15 @@ _TRANSFER_SYNTAX_UID = 0x00020010
 # Container kinds
 _DATASET, _ITEM, _SEQ, _FRAGS = 0, 1, 2, 3
 
+# How each event changes the nesting (containers and streamed values), for copied runs;
+# DatasetEnd and what precedes the dataset never belong to one.
+_DEPTH: dict[type, int] = {
+    SequenceStart: 1, ItemStart: 1, FragmentsStart: 1, ValueStart: 1,
+    SequenceEnd: -1, ItemEnd: -1, FragmentsEnd: -1, ValueEnd: -1,
+    DatasetEnd: -1, DatasetStart: -1, Preamble: -1,
+}
+_RUN_STARTS = frozenset({Element, SequenceStart, FragmentsStart, ValueStart})
+
 
 def _swap(data: bytes | memoryview, unit: int) -> bytes:
     """Reverse the byte order of each ``unit``-byte number in ``data``."""
@@ -112,7 +121,7 @@ class _Frame:
     """An open container on the output side."""
 
     __slots__ = ("buf", "header_length", "implicit", "index", "kind", "little", "mode",
-                 "size", "src_little", "switched", "tag", "vr")
+                 "path", "size", "src_little", "switched", "tag", "vr")
 
     def __init__(self, kind: int, tag: int, vr: str, implicit: bool, little: bool,
                  src_little: bool, buffered: bool) -> None:
@@ -127,6 +136,7 @@ class _Frame:
         self.switched = False  # was defined length, now undefined (buffer limit)
         self.header_length = 0
         self.index = 0
+        self.path: object = None  # items and the dataset: the path of their contents
         # How elements directly inside this container can be written (see send_all).
         if kind > _ITEM or not little or little != src_little:
             self.mode = _SLOW
@@ -230,7 +240,7 @@ class Encoder:
         the same bytes the event-by-event path would give, at the cost of a copy."""
         start = batch.raw_from
         if not batch.unchanged():
-            self._encode_events(batch)
+            self._encode_runs(batch)
             return
         if start:
             self._encode_events(batch[:start])
@@ -243,6 +253,75 @@ class Encoder:
             self._write(part)
         if type(batch[-1]) is DatasetEnd:
             self._dataset_end()
+
+    def _encode_runs(self, batch: EventBatch) -> None:
+        """A batch stages changed (:meth:`EventBatch.derive`): runs of events it still
+        holds as the parser produced them, one after another as in the input, are copied
+        from the input bytes when they are self-contained (they close every container
+        and value they open, and nothing opened before them); everything else — changed
+        or moved events, and so the containers around a change, whose lengths are then
+        recomputed as usual — is encoded."""
+        originals = batch.originals
+        first = batch.raw_from
+        where = dict(zip(map(id, originals[first:]), range(first, len(originals)),
+                         strict=True))
+        end_of_raw = batch.raw_offset + sum(map(len, batch.raw))  # type: ignore[arg-type]
+        encode = self._encode_events
+        depth_of = _DEPTH
+        pending: list[Event] = []
+        i, n, last = 0, len(batch), len(originals) - 1
+        while i < n:
+            event = batch[i]
+            cls = type(event)
+            j = where.get(id(event)) if cls in _RUN_STARTS else None
+            if j is None:
+                pending.append(event)
+                i += 1
+                continue
+            if pending:  # the encoder's state must be current to judge the run
+                encode(pending)
+                pending = []
+            if not self._copies_here(event):
+                pending.append(event)
+                i += 1
+                continue
+            # Extend the run while the batch follows the input; remember where it last
+            # balanced (every container and value opened in it closed again).
+            depth = depth_of.get(cls, 0)
+            good_i, good_k = (i + 1, j) if depth == 0 else (i, -1)
+            k, at = j, i + 1
+            while at < n and k < last and batch[at] is originals[k + 1]:
+                k += 1
+                depth += depth_of.get(type(batch[at]), 0)
+                at += 1
+                if depth == 0:
+                    good_i, good_k = at, k
+                elif depth < 0:
+                    break
+            if good_k < 0:
+                pending.append(event)
+                i += 1
+                continue
+            start = event.offset  # type: ignore[attr-defined]
+            stop = originals[good_k + 1].offset if good_k < last else end_of_raw  # type: ignore[attr-defined]
+            for part in _raw_slice(batch, start, stop):
+                self._write(part)
+            i = good_i
+        if pending:
+            encode(pending)
+
+    def _copies_here(self, event: Event) -> bool:
+        """Whether the input bytes of ``event`` are what encoding it here would give: the
+        syntax is kept and it sits in the item (or dataset) it was read in."""
+        frames = self._frames
+        if self._meta is not None or not frames or not self._verbatim \
+                or self._value is not None:
+            return False
+        top = frames[-1]
+        if top.kind > _ITEM:
+            return False
+        path = event.path  # type: ignore[attr-defined]
+        return path is top.path or path == top.path
 
     def _encode_events(self, events: Iterable[Event]) -> None:
         encode = self._encode
@@ -414,6 +493,7 @@ class Encoder:
                               "transfer syntax; this input has none")
         self._frames = [_Frame(_DATASET, 0, "", target.implicit_vr, target.little_endian,
                                source.little_endian, False)]
+        self._frames[0].path = ()
         if target.deflated:
             self._deflater = zlib.compressobj(self._level, zlib.DEFLATED, -15)
             # Bytes produced so far (preamble, meta) are not compressed.
@@ -570,6 +650,7 @@ class Encoder:
             raise EncodeError("item outside a sequence")
         defined = event.length != UNDEFINED_LENGTH
         frame = _Frame(_ITEM, seq.tag, "", seq.implicit, seq.little, seq.src_little, defined)
+        frame.path = event.path
         if not defined:
             self._write(_IMPL[0 if seq.little else 1](0xFFFE, 0xE000, UNDEFINED_LENGTH))
         self._push(frame)
@@ -644,6 +725,20 @@ class Encoder:
             raise EncodeError(f"{format_tag(tag)}: {written} bytes sent for a declared "
                               f"length of {length}")
         self._value = None
+
+
+def _raw_slice(batch: EventBatch, start: int, stop: int) -> list[memoryview]:
+    """The input bytes at stream offsets ``[start, stop)`` of ``batch.raw``."""
+    out: list[memoryview] = []
+    offset = batch.raw_offset
+    for part in batch.raw or ():
+        end = offset + len(part)
+        if end > start and offset < stop:
+            out.append(part[max(start - offset, 0):min(stop, end) - offset])
+        offset = end
+    if sum(map(len, out)) != stop - start:
+        raise EncodeError(f"input bytes {start}..{stop} are not in the batch")
+    return out
 
 
 def encode_events(events: Iterable[Event], transfer_syntax: str | None = None) -> bytes:

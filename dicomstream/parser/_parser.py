@@ -169,6 +169,7 @@ class Parser(InputBuffer):
         # fewest open since. Invalid before the dataset, inside a value, after next_event.
         self._raw_valid = False
         self._raw_from = 0
+        self._raw_offset = 0
         self._raw_depth = 0
         self._raw_low = 0
         self.transfer_syntax: TransferSyntax | None = None
@@ -207,7 +208,7 @@ class Parser(InputBuffer):
             parts = self._raw_parts
             if self._pos > self._raw_mark:
                 parts.append(memoryview(self._buf)[self._raw_mark:self._pos])
-            batch = EventBatch(pending, tuple(parts), self._raw_from)
+            batch = EventBatch(pending, tuple(parts), self._raw_from, self._raw_offset)
         else:
             batch = EventBatch(pending)
         pending.clear()
@@ -218,6 +219,7 @@ class Parser(InputBuffer):
         """Start recording the input of a new stretch at event ``index`` of the batch."""
         self._raw_parts = []
         self._raw_mark = self._pos
+        self._raw_offset = self._base + self._pos
         self._raw_from = index
         self._raw_depth = self._raw_low = len(self._stack)
         self._raw_valid = self._raw_on and self._state is State.DATASET

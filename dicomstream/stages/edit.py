@@ -251,7 +251,11 @@ class EditStage(Stage):
                         self._apply(edit, ev, out, level.path)
                         continue
                 out.append(ev)
-                ctx.feed(ev)
+                # The context only follows Specific Character Set, private creators and
+                # containers: skip the call for every other element (the common case).
+                if cls is not Element or tag == 0x00080005 or (
+                        tag & 0x10000 and 0x10 <= tag & 0xFFFF <= 0xFF):
+                    ctx.feed(ev)
             elif cls is ItemStart:
                 out.append(ev)
                 ctx.feed(ev)
