@@ -37,7 +37,7 @@ for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && plugin_args+=(-e "$p"); do
 # Servers and clients of the cloud tests: moto's S3 server (moto[s3] + flask), boto3 (set-up
 # and checks), aiohttp (HTTP file server), Dask distributed (LocalCluster runs).
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-  "moto[s3]" flask flask-cors boto3 aiobotocore aiohttp "dask[distributed]"
+  "moto[s3]" flask flask-cors boto3 aiohttp "dask[distributed]"
 
 # 3. Static checks.
 log "ruff"

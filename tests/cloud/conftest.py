@@ -54,10 +54,9 @@ def moto_endpoint(aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
                   ) -> Iterator[str]:
     """A moto S3 server (``moto[s3]`` + flask) on 127.0.0.1; its endpoint URL. The 5 MiB
     minimum part size is enforced, as by S3."""
-    for module in ("moto", "flask", "aiobotocore", "boto3"):
+    for module in ("moto", "flask", "boto3"):
         if importlib.util.find_spec(module) is None:
-            missing(f"Python package {module}",
-                    "pip install 'moto[s3]' flask flask-cors aiobotocore")
+            missing(f"Python package {module}", "pip install 'moto[s3]' flask flask-cors boto3")
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("moto") / "moto.log"

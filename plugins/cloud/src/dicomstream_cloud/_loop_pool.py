@@ -1,13 +1,13 @@
 """Clients shared by every source and sink of one event loop.
 
-An aiobotocore client costs ~60 ms to create (it loads the S3 service model) and an
-aiohttp session keeps a connection pool; a bulk job over thousands of objects must not
-pay that per object. Both are bound to the event loop that created them, so they are
-cached per running loop and closed when that loop shuts down: the pool parks an async
-generator whose ``finally`` closes everything, and ``asyncio.run`` / ``anyio.run`` /
-``asyncio.Runner`` finalise pending async generators (``loop.shutdown_asyncgens()``)
-before closing the loop. A loop that is never shut down that way (a Dask worker's, for
-its whole life) simply keeps its clients.
+An S3 client resolves its credentials once (environment, shared files, or botocore's
+chain) and, like the HTTP source's aiohttp session, keeps a connection pool; a bulk job
+over thousands of objects must pay neither per object. Both are bound to the event loop
+that created them, so they are cached per running loop and closed when that loop shuts
+down: the pool parks an async generator whose ``finally`` closes everything, and
+``asyncio.run`` / ``anyio.run`` / ``asyncio.Runner`` finalise pending async generators
+(``loop.shutdown_asyncgens()``) before closing the loop. A loop that is never shut down
+that way (a Dask worker's, for its whole life) simply keeps its clients.
 """
 
 from __future__ import annotations

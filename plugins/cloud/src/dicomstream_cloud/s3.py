@@ -6,26 +6,36 @@ connection drops, the read resumes where it stopped with a ranged GET
 ``max_retries`` times — nothing is ever buffered beyond one chunk.
 
 Writing (:class:`S3Sink`) is atomic, as every dicomstream sink: bytes are gathered into
-parts of ``part_size`` (at least 5 MiB, S3's minimum); the first full part starts a
-multipart upload and each further one is uploaded as it fills, in the background while
-the pipeline fills the next (one part in flight: at most two parts in memory).
-:meth:`S3Sink.commit` uploads the last part and completes the upload — only
-then does the object exist; :meth:`S3Sink.abort` aborts the upload, so a failure leaves
-no object and no stored parts. An output smaller than one part is a single PUT on commit.
+parts of ``part_size`` (5 MiB, S3's minimum, by default; growing after the 1000th part
+so that 10,000 parts reach S3's object size limit); the first full part starts a
+multipart upload and each further one is uploaded as it fills, from the pieces written
+(views of the encoder's immutable output are kept, not copied). The writer waits while
+a part goes up — one part in memory at a time — and the pipeline's bounded write queue
+keeps reading and encoding meanwhile. :meth:`S3Sink.commit` uploads the last part and
+completes the upload — only then does the object exist; :meth:`S3Sink.abort` aborts the
+upload, so a failure leaves no object and no stored parts. An output smaller than one
+part is a single PUT on commit.
 
 Listing (``source.list_urls("s3://bucket/prefix/")``) pages through ListObjectsV2 and
 yields every key under the prefix (folder markers ending in ``/`` skipped), which is what
 ``dicomstream rewrite s3://in/ s3://out/`` mirrors.
 
-Credentials, region and endpoint come from aiobotocore's usual chain (environment
-variables such as ``AWS_ACCESS_KEY_ID`` / ``AWS_PROFILE`` / ``AWS_ENDPOINT_URL``, the
-shared config files, instance roles); the ``endpoint_url`` option (CLI
-``--endpoint-url``) points at an S3-compatible server and selects path-style addressing.
+Requests go through the plugin's own small S3 client (:mod:`._s3client`: aiohttp and
+SigV4 signing, no botocore — which alone would take most of a 64 MiB memory budget).
+Credentials, region and endpoint come from the usual AWS environment variables
+(``AWS_ACCESS_KEY_ID``, ``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL`` …) and
+shared files (``~/.aws/credentials``, ``~/.aws/config``), see :mod:`._aws_config`;
+roles, SSO and instance credentials through botocore's chain when botocore is installed.
+The ``endpoint_url`` option (CLI ``--endpoint-url``) points at an S3-compatible server
+and selects path-style addressing. S3's errors become :class:`SourceError` /
+:class:`SinkError` naming the URL and S3's code and message
+(``cannot read s3://b/k: NoSuchBucket: The specified bucket does not exist``).
 """
 
 from __future__ import annotations
 
 __all__ = (
+    "DEFAULT_CHUNK_SIZE",
     "DEFAULT_PART_SIZE",
     "MIN_PART_SIZE",
     "S3Options",
@@ -33,35 +43,56 @@ __all__ = (
     "S3Source",
     "list_urls",
     "parse_s3_url",
+    "part_size_of",
     "sink",
     "source",
 )
 
-import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
 from dicomstream.errors import SinkError, SourceError
-from dicomstream.io import DEFAULT_READ_SIZE
+from dicomstream_cloud._aws_config import ConfigError
 from dicomstream_cloud._loop_pool import shared
+from dicomstream_cloud._s3client import TRANSIENT_ERRORS, S3Client, S3Error
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+DEFAULT_CHUNK_SIZE = 256 * 1024
+"""Bytes per chunk read: the parser's value chunk size, so large values arrive as views
+of whole chunks. Smaller than a file read (1 MiB, sized to amortise a thread hop, which
+a socket read does not make): the chunks the pipeline holds in flight cost a quarter."""
+
 MIN_PART_SIZE = 5 * 1024 * 1024
 """S3's smallest part (all but the last), enforced at CompleteMultipartUpload."""
 
-DEFAULT_PART_SIZE = 8 * 1024 * 1024
-"""Part size of uploads: as boto3's TransferConfig default (8 MiB)."""
+DEFAULT_PART_SIZE = MIN_PART_SIZE
+"""Part size of uploads: S3's minimum, as the AWS SDKs for Go and JavaScript (boto3
+takes 8 MiB). One part is held in memory while it is sent; 5 MiB parts are what keep a
+streaming S3-to-S3 rewrite under 64 MiB of RSS for the whole process (issue 6)."""
+
+MAX_PART_SIZE = 5 * 1024 ** 3
+"""S3's largest part (5 GiB)."""
+
+PARTS_PER_SIZE = 1000
+"""Parts sent at one size before the size doubles (:func:`part_size_of`)."""
+
+
+def part_size_of(number: int, part_size: int = DEFAULT_PART_SIZE) -> int:
+    """The size of part ``number`` (from 1): ``part_size`` for the first 1000 parts,
+    doubling every 1000 parts after (up to S3's 5 GiB). An object's size is never known
+    in advance: 10,000 parts of a fixed 5 MiB would stop at 48.8 GiB, while this
+    schedule, from 5 MiB, allows 4.9 TiB (S3 stores at most 5 TiB) and keeps parts
+    small for any object below 4.9 GiB."""
+    return min(MAX_PART_SIZE, part_size << ((number - 1) // PARTS_PER_SIZE))
+
 
 DEFAULT_MAX_RETRIES = 3
-"""Resumptions of a read after a dropped connection (botocore retries API calls on its
-own; this covers a body that breaks off mid-stream)."""
-
-_MAX_POOL_CONNECTIONS = 64
-"""HTTP connections per client: a bulk run holds one per open source and sink."""
+"""Resumptions of a read after a dropped connection (the client retries each request on
+its own; this covers a body that breaks off mid-stream)."""
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -76,14 +107,16 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class S3Options:
-    """How to reach S3: each ``None`` defers to aiobotocore's own configuration.
+    """How to reach S3: each ``None`` defers to the environment and the shared AWS
+    files (:mod:`dicomstream_cloud._aws_config`).
 
     Attributes:
         endpoint_url: an S3-compatible server (``http://127.0.0.1:9000``).
         region_name: the region.
         profile: a profile of the shared config files.
         addressing_style: ``"path"``, ``"virtual"`` or ``"auto"``; default ``"path"``
-            with an ``endpoint_url``, else botocore's choice.
+            with an endpoint, else ``"auto"`` (virtual-hosted when the bucket name
+            allows it).
     """
 
     endpoint_url: str | None = None
@@ -99,42 +132,16 @@ class S3Options:
                    addressing_style=options.get("addressing_style"))
 
 
-def _create_client(options: S3Options) -> Any:
-    from aiobotocore.config import AioConfig
-    from aiobotocore.session import AioSession
-
-    style = options.addressing_style or ("path" if options.endpoint_url else None)
-    config = AioConfig(max_pool_connections=_MAX_POOL_CONNECTIONS,
-                       s3={"addressing_style": style} if style else None)
-    session = AioSession(profile=options.profile)
-    return session.create_client("s3", endpoint_url=options.endpoint_url,
-                                 region_name=options.region_name, config=config)
-
-
-async def client_for(options: S3Options) -> Any:
+async def client_for(options: S3Options) -> S3Client:
     """The S3 client for ``options`` shared on the running event loop."""
-    return await shared(("s3", options), lambda: _create_client(options))
+    client: S3Client = await shared(("s3", options), lambda: S3Client(
+        endpoint_url=options.endpoint_url, region_name=options.region_name,
+        profile=options.profile, addressing_style=options.addressing_style))
+    return client
 
 
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def _is_client_error(exc: BaseException) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return isinstance(exc, (ClientError, BotoCoreError))
-
-
-def _is_transient_read_error(exc: BaseException) -> bool:
-    import aiohttp
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import ReadTimeoutError, ResponseStreamingError
-
-    return isinstance(exc, (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError,
-                            asyncio.TimeoutError, BotoConnectionError, ReadTimeoutError,
-                            ResponseStreamingError, ConnectionError))
+_FAILURES: tuple[type[BaseException], ...] = (S3Error, ConfigError, *TRANSIENT_ERRORS)
+"""What an S3 call raises when S3 (or the way to it) fails, as opposed to a bug."""
 
 
 class S3Source:
@@ -148,7 +155,7 @@ class S3Source:
         **options: :class:`S3Options` fields; options of other plugins are ignored.
     """
 
-    def __init__(self, url: str, *, chunk_size: int = DEFAULT_READ_SIZE,
+    def __init__(self, url: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
                  max_retries: int = DEFAULT_MAX_RETRIES, **options: Any) -> None:
         self.bucket, self.key = parse_s3_url(url)
         if not self.key or self.key.endswith("/"):
@@ -157,58 +164,47 @@ class S3Source:
         self.name = url
         self.size: int | None = None
         self.options = S3Options.from_options(options)
-        self.chunk_size = chunk_size
-        self.max_retries = max_retries
+        self.chunk_size = int(chunk_size)
+        if self.chunk_size < 1:
+            raise SourceError(f"chunk_size must be at least 1, not {chunk_size!r}")
+        self.max_retries = int(max_retries)
         self.resumptions = 0
         """How many times the read resumed after a dropped connection."""
 
-    async def _get(self, client: Any, offset: int, etag: str | None) -> Any:
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key}
-        if offset:
-            kwargs["Range"] = f"bytes={offset}-"
-        if etag:
-            kwargs["IfMatch"] = etag
-        try:
-            return await client.get_object(**kwargs)
-        except Exception as exc:
-            if not _is_client_error(exc):
-                raise
-            code = _error_code(exc)
-            if code in ("NoSuchKey", "404"):
-                raise SourceError(f"{self.name}: no such object") from exc
-            if code in ("PreconditionFailed", "412"):
-                raise SourceError(f"{self.name}: the object changed while it was "
-                                  "read") from exc
-            raise SourceError(f"cannot read {self.name}: {exc}") from exc
+    def _failure(self, exc: BaseException, offset: int) -> SourceError:
+        if isinstance(exc, S3Error):
+            if exc.code in ("NoSuchKey", "NotFound"):
+                return SourceError(f"{self.name}: no such object")
+            if exc.code == "PreconditionFailed":
+                return SourceError(f"{self.name}: the object changed while it was read")
+        if isinstance(exc, (S3Error, ConfigError)):
+            return SourceError(f"cannot read {self.name}: {exc}")
+        return SourceError(f"cannot read {self.name}: connection lost at byte {offset} "
+                           f"({type(exc).__name__}: {exc}) after {self.resumptions} "
+                           "resumptions")
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        client = await client_for(self.options)
         offset = 0
         etag: str | None = None
         while True:
-            response = await self._get(client, offset, etag)
-            if etag is None:
-                etag = response.get("ETag")
-                self.size = int(response["ContentLength"])
-            body = response["Body"]
             try:
-                async for chunk in body.iter_chunks(self.chunk_size):
-                    offset += len(chunk)
-                    yield chunk
+                client = await client_for(self.options)
+                async with client.get_object(self.bucket, self.key, start=offset,
+                                             if_match=etag) as body:
+                    if etag is None:
+                        etag, self.size = body.etag, body.size
+                    async for chunk in body.iter_chunks(self.chunk_size):
+                        offset += len(chunk)
+                        yield chunk
                 if self.size is not None and offset < self.size:
                     raise ConnectionError(f"body ended at {offset} of {self.size} bytes")
                 return
-            except Exception as exc:
-                if not _is_transient_read_error(exc):
-                    raise
-                if self.resumptions >= self.max_retries:
-                    raise SourceError(f"cannot read {self.name}: connection lost at byte "
-                                      f"{offset} ({type(exc).__name__}: {exc}) after "
-                                      f"{self.resumptions} resumptions") from exc
+            except _FAILURES as exc:
+                if (not isinstance(exc, TRANSIENT_ERRORS)
+                        or self.resumptions >= self.max_retries):
+                    raise self._failure(exc, offset) from exc
                 self.resumptions += 1
                 await anyio.sleep(0.1 * 2 ** (self.resumptions - 1))
-            finally:
-                body.close()
 
 
 class S3Sink:
@@ -216,7 +212,8 @@ class S3Sink:
 
     Args:
         url: ``s3://bucket/key``.
-        part_size: bytes per part (at least :data:`MIN_PART_SIZE`).
+        part_size: bytes per part (at least :data:`MIN_PART_SIZE`); parts after the
+            1000th grow (:func:`part_size_of`).
         content_type: the object's Content-Type.
         **options: :class:`S3Options` fields; options of other plugins are ignored.
     """
@@ -226,6 +223,7 @@ class S3Sink:
         self.bucket, self.key = parse_s3_url(url)
         if not self.key or self.key.endswith("/"):
             raise SinkError(f"{url}: not an object key")
+        part_size = int(part_size)
         if part_size < MIN_PART_SIZE:
             raise SinkError(f"part_size {part_size} is below S3's minimum of "
                             f"{MIN_PART_SIZE} bytes")
@@ -238,16 +236,14 @@ class S3Sink:
         """Parts sent so far (0: the object goes up as one PUT on commit)."""
         self.multipart = False
         """Whether a multipart upload was started (the output outgrew one part)."""
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | memoryview] = []
         self._buffered = 0
         self._upload_id: str | None = None
-        self._done_parts: list[dict[str, Any]] = []
-        self._next_part = 0
-        self._in_flight: asyncio.Future[None] | None = None
-        self._client: Any = None
+        self._done_parts: list[tuple[int, str]] = []
+        self._client: S3Client | None = None
         self._finished = False
 
-    async def _connect(self) -> Any:
+    async def _connect(self) -> S3Client:
         if self._client is None:
             self._client = await client_for(self.options)
         return self._client
@@ -257,88 +253,73 @@ class S3Sink:
             raise SinkError(f"{self.name}: write after commit/abort")
         if not data:
             return
-        self._parts.append(bytes(data))
+        if isinstance(data, memoryview) and (
+                not isinstance(data.obj, bytes) or data.nbytes * 4 < len(data.obj)):
+            # A view of memory that may change is copied (Sink protocol); so is a small
+            # view of a large buffer, which keeping would keep the whole buffer alive.
+            data = bytes(data)
+        # Other views of immutable bytes (encoder output, the parser's input chunks) are
+        # kept as they are: a part is sent from its pieces, never joined into a copy.
+        self._parts.append(data)
         self._buffered += len(data)
         self.bytes_written += len(data)
-        if self._buffered >= self.part_size:
+        if self._buffered >= part_size_of(self.parts_uploaded + 1, self.part_size):
             await self._upload_buffered()
 
-    def _take(self) -> bytes:
-        body = b"".join(self._parts)
+    def _take(self) -> list[bytes | memoryview]:
+        body = self._parts
         self._parts, self._buffered = [], 0
         return body
 
     def _failed(self, exc: BaseException) -> SinkError | None:
         """A SinkError for an S3 or connection failure; ``None`` for anything else."""
-        if _is_client_error(exc) or _is_transient_read_error(exc):
+        if isinstance(exc, _FAILURES):
             return SinkError(f"cannot write {self.name}: {exc}")
         return None
 
-    async def _send_part(self, number: int, body: bytes) -> None:
-        client = await self._connect()
-        result = await client.upload_part(Bucket=self.bucket, Key=self.key,
-                                          UploadId=self._upload_id, PartNumber=number,
-                                          Body=body)
-        self._done_parts.append({"PartNumber": number, "ETag": result["ETag"]})
-        self.parts_uploaded += 1
-
-    async def _settle(self) -> None:
-        """Wait for the part upload in flight, if any (its failure aborts the upload)."""
-        task, self._in_flight = self._in_flight, None
-        if task is None:
-            return
-        try:
-            await task
-        except Exception as exc:
-            await self.abort()
-            error = self._failed(exc)
-            if error is None:
-                raise
-            raise error from exc
+    async def _fail(self, exc: BaseException) -> NoReturn:
+        """Abort the upload, then raise ``exc`` (as a SinkError if S3 failed)."""
+        await self.abort()
+        error = self._failed(exc)
+        if error is None:
+            raise exc
+        raise error from exc
 
     async def _upload_buffered(self) -> None:
-        """Send the buffered bytes as the next part, in the background: the pipeline
-        fills the next part meanwhile (one part in flight, so two in memory at most)."""
+        """Send the buffered bytes as the next part (the first one starts the multipart
+        upload). The writer waits meanwhile, so one part is in memory at a time; the
+        pipeline's write queue keeps reading and encoding ahead."""
         body = self._take()
-        await self._settle()
-        if self._upload_id is None:
+        number = self.parts_uploaded + 1
+        try:
             client = await self._connect()
-            try:
-                started = await client.create_multipart_upload(
-                    Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
-            except Exception as exc:
-                await self.abort()
-                error = self._failed(exc)
-                if error is None:
-                    raise
-                raise error from exc
-            self._upload_id = started["UploadId"]
-            self.multipart = True
-        self._next_part += 1
-        self._in_flight = asyncio.ensure_future(self._send_part(self._next_part, body))
+            if self._upload_id is None:
+                self._upload_id = await client.create_multipart_upload(
+                    self.bucket, self.key, self.content_type)
+                self.multipart = True
+            etag = await client.upload_part(self.bucket, self.key, self._upload_id,
+                                            number, body)
+        except BaseException as exc:
+            del body
+            await self._fail(exc)
+        self._done_parts.append((number, etag))
+        self.parts_uploaded = number
 
     async def commit(self) -> None:
         if self._finished:
             return
-        client = await self._connect()
         try:
+            client = await self._connect()
             if self._upload_id is None:
-                await client.put_object(Bucket=self.bucket, Key=self.key, Body=self._take(),
-                                        ContentType=self.content_type)
+                await client.put_object(self.bucket, self.key, self._take(),
+                                        self.content_type)
             else:
                 if self._buffered:
                     await self._upload_buffered()
-                await self._settle()
-                parts = sorted(self._done_parts, key=lambda part: part["PartNumber"])
-                await client.complete_multipart_upload(
-                    Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                    MultipartUpload={"Parts": parts})
+                await client.complete_multipart_upload(self.bucket, self.key,
+                                                       self._upload_id, self._done_parts)
         except BaseException as exc:
-            await self.abort()
-            error = self._failed(exc) if isinstance(exc, Exception) else None
-            if error is None:
-                raise
-            raise error from exc
+            await self._fail(exc)
         self._finished = True
 
     async def abort(self) -> None:
@@ -346,17 +327,12 @@ class S3Sink:
             return
         self._finished = True
         self._parts, self._buffered = [], 0
-        task, self._in_flight = self._in_flight, None
         upload_id, self._upload_id = self._upload_id, None
+        if upload_id is None or self._client is None:
+            return
         with anyio.CancelScope(shield=True):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-            if upload_id is None or self._client is None:
-                return
             try:
-                await self._client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=self.key, UploadId=upload_id)
+                await self._client.abort_multipart_upload(self.bucket, self.key, upload_id)
             except Exception as exc:  # the upload may be gone already
                 if self._failed(exc) is None:
                     raise
@@ -366,17 +342,12 @@ async def list_urls(prefix: str, **options: Any) -> AsyncIterator[str]:
     """``s3://bucket/key`` of every object under the ``s3://bucket/prefix/``, in key
     order (folder markers skipped)."""
     bucket, key_prefix = parse_s3_url(prefix)
-    client = await client_for(S3Options.from_options(options))
-    paginator = client.get_paginator("list_objects_v2")
     try:
-        async for page in paginator.paginate(Bucket=bucket, Prefix=key_prefix):
-            for item in page.get("Contents", ()):
-                key = item["Key"]
-                if not key.endswith("/"):
-                    yield f"s3://{bucket}/{key}"
-    except Exception as exc:
-        if not _is_client_error(exc):
-            raise
+        client = await client_for(S3Options.from_options(options))
+        async for key in client.list_keys(bucket, key_prefix):
+            if not key.endswith("/"):
+                yield f"s3://{bucket}/{key}"
+    except _FAILURES as exc:
         raise SourceError(f"cannot list {prefix}: {exc}") from exc
 
 
