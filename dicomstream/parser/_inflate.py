@@ -78,6 +78,12 @@ class Inflater:
             return True  # bytes after the end of the deflate stream are ignored
         return self._eof_input and not self._in and not self._pending
 
+    @property
+    def cut_short(self) -> bool:
+        """The input has ended and been used up before the end of the deflate stream:
+        the dataset was cut (what inflated may still end between two elements)."""
+        return self.finished and not self._d.eof
+
     def inflate(self, wanted: int) -> bytes:
         """Up to about ``wanted`` (at least one block) inflated bytes; ``b""`` if none now."""
         out: list[bytes] = []

@@ -162,6 +162,7 @@ class Parser(InputBuffer):
         self._stack: list[_Frame] = []
         self._depth = 0
         self._meta_ts: str | None = None
+        self._meta_end: int | None = None  # where (0002,0000) says the meta group ends
         self._value_left = 0
         self._value_tag = 0
         # The self-contained stretch of the current batch (see EventBatch.raw): it starts
@@ -291,7 +292,12 @@ class Parser(InputBuffer):
             if not self._ensure(8):
                 if not self._input_exhausted():
                     return False
-                if self._unread() == 0:
+                unread = self._unread()
+                if unread == 0 or (unread >= 2 and self._ensure(2)
+                                   and _US_LE.unpack_from(self._buf, self._pos)[0] != 0x0002):
+                    # The end of input, or a dataset shorter than a header (the 2-byte
+                    # deflate stream of an empty dataset).
+                    self._check_meta_complete()
                     return self._finish_meta()
                 raise TruncatedError("input ends inside the file meta group",
                                      offset=self._base + self._pos)
@@ -303,10 +309,13 @@ class Parser(InputBuffer):
             vr = _VR_STR.get(vrb)
             offset = self._base + pos
             if vr is None:
-                # Some writers put the meta group in implicit VR; read it that way.
+                # Some writers put the meta group in implicit VR; read it that way. The
+                # events re-encode it in explicit VR, as the standard wants: say so.
                 length = _UL_LE.unpack_from(buf, pos + 4)[0]
                 vr = dictionary_vr(tag)
                 header = 8
+                self._warn(f"file meta element {format_path((), tag)} is written in "
+                           f"implicit VR (read as {vr}; re-encoded in explicit VR)", 5)
             elif vr in _LONG:
                 if not self._ensure(12):
                     if self._input_exhausted():
@@ -330,9 +339,28 @@ class Parser(InputBuffer):
             buf, pos = self._buf, self._pos
             value = buf[pos + header:pos + header + length]
             out.append(_new(Element, (tag, vr, length, value, offset, ())))
+            if tag == 0x00020000 and length == 4:
+                self._meta_end = offset + header + 4 + _UL_LE.unpack_from(value)[0]
             if tag == _TRANSFER_SYNTAX_UID:
                 self._meta_ts = value.decode("ascii", "replace").rstrip("\x00 ")
             self._pos = pos + header + length
+
+    def _check_meta_complete(self) -> None:
+        """The input ended after a meta element: fine if the group is as long as its
+        (0002,0000) says (or says nothing), else it was cut between two elements."""
+        here = self._base + self._pos
+        end = self._meta_end
+        if end is None or here >= end:
+            return
+        message = (f"input ends inside the file meta group: (0002,0000) declares "
+                   f"{end - here} more bytes")
+        if not self._lenient:
+            raise TruncatedError(message, offset=here)
+        self._warn(message, 6)
+
+    def _warn(self, message: str, stacklevel: int) -> None:
+        self.warnings.append(message)
+        warnings.warn(message, DicomStreamWarning, stacklevel=stacklevel)
 
     def _finish_meta(self) -> bool:
         self._set_state(State.DATASET)
@@ -352,7 +380,7 @@ class Parser(InputBuffer):
                     return False
                 ts = self._check_vr_mode(ts)
         else:
-            detected = self._detect_syntax()
+            detected = self._detect_syntax(has_meta)
             if detected is None:
                 return False
             ts = detected
@@ -389,22 +417,27 @@ class Parser(InputBuffer):
         warnings.warn(message, DicomStreamWarning, stacklevel=5)
         return used
 
-    def _detect_syntax(self) -> TransferSyntax | None:
+    def _detect_syntax(self, after_meta: bool) -> TransferSyntax | None:
         """Guess the syntax of a dataset that does not name one, from its first header."""
         if not self._ensure(8):
             if not self._input_exhausted():
                 return None
             if self._unread() == 0:
                 return IMPLICIT_VR_LITTLE_ENDIAN  # empty dataset
-            return None
+            raise TruncatedError("input ends inside the dataset's first header",
+                                 offset=self._base + self._pos)
         buf, pos = self._buf, self._pos
         explicit = buf[pos + 4:pos + 6] in _VR_STR
         if buf[pos] == 0 and buf[pos + 1] != 0:
             # Groups are below 0x0100 in practice: 00 08 is group 8 big endian.
             return EXPLICIT_VR_BIG_ENDIAN
-        if buf[pos + 1] == 0 or buf[pos:pos + 2] in (b"\xfe\xff", b"\xfc\xff"):
+        if buf[pos:pos + 4] != b"\0\0\0\0" and (
+                buf[pos + 1] == 0 or buf[pos:pos + 2] in (b"\xfe\xff", b"\xfc\xff")):
             return EXPLICIT_VR_LITTLE_ENDIAN if explicit else IMPLICIT_VR_LITTLE_ENDIAN  # noqa
-        return None
+        # Tag (0000,0000) — zeros, a cut preamble — or no plausible group at all.
+        error = StructureError if after_meta else NotDicomError
+        raise error("the dataset's first header is not one of any transfer syntax "
+                    f"({bytes(buf[pos:pos + 8]).hex(' ')})", offset=self._base + pos)
 
     # -- dataset -------------------------------------------------------------------------
 
@@ -597,6 +630,8 @@ class Parser(InputBuffer):
                 return top if self._fragment(top, length, offset) else None
             raise StructureError("item outside a sequence", offset=offset,
                                  path=self._error_path(top))
+        if tag == ITEM_DELIMITER or tag == SEQUENCE_DELIMITER:
+            self._check_delimiter(top, tag, length, offset)
         if tag == ITEM_DELIMITER:
             if kind == _ITEM and top.parent is not None:
                 self._out.append(_new(ItemEnd, (top.index, True, offset, top.path)))
@@ -623,6 +658,23 @@ class Parser(InputBuffer):
             return stack[-1]
         raise StructureError(f"unexpected tag {format_path((), tag)}", offset=offset,
                              path=self._error_path(top))
+
+    def _check_delimiter(self, top: _Frame, tag: int, length: int, offset: int) -> None:
+        """A delimitation item: its length must be 0 (PS3.5 7.5.2; tolerated with a
+        warning, as pydicom does — the events cannot carry it, so a re-encoding writes 0),
+        and it may only close a container of undefined length (one of defined length
+        ends where its length says: a delimiter inside it is a structural error; under
+        ``lenient`` a warning, and it closes the container)."""
+        what = "item" if tag == ITEM_DELIMITER else "sequence"
+        if length:
+            self._warn(f"{what} delimiter at offset {offset} has length {length}, not 0 "
+                       "(re-encoded as 0)", 6)
+        if top.end is not None and top.kind == (_ITEM if tag == ITEM_DELIMITER else _SEQ):
+            message = (f"{what} delimiter inside an {what} of defined length "
+                       f"(it ends at offset {top.end})")
+            if not self._lenient:
+                raise StructureError(message, offset=offset, path=self._error_path(top))
+            self._warn(f"{message} at offset {offset}", 6)
 
     def _check_end(self, top: _Frame, end: int, what: str, offset: int, tag: int) -> None:
         limit = top.limit
@@ -738,6 +790,10 @@ class Parser(InputBuffer):
             return False
         offset = self._base + self._pos
         if self._unread() == 0 and len(self._stack) == 1:
+            if self._inflater is not None and self._inflater.cut_short:
+                # Inflated bytes can end between two elements though the stream goes on.
+                self._truncated(top, offset, "the deflate stream ends before its last block")
+                return False
             problem = self._inflater.trailing_problem() if self._inflater else None
             if problem is not None:
                 if not self._lenient:
@@ -750,9 +806,11 @@ class Parser(InputBuffer):
         self._truncated(top, offset)
         return False
 
-    def _truncated(self, top: _Frame, offset: int) -> None:
+    def _truncated(self, top: _Frame, offset: int, why: str | None = None) -> None:
         unread = self._unread()
         what = f"input ends with {unread} unread bytes" if unread else "input ends"
+        if why:
+            what += f": {why}"
         open_containers = len(self._stack) - 1
         if open_containers:
             what += f" inside {open_containers} open container(s)"
