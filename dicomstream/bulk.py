@@ -8,6 +8,15 @@ exists is complete: a re-run skips it (``skip_existing``), which makes every bul
 resumable after a crash or a kill; leftover temporary files of an interrupted run are
 swept first.
 
+Resuming, decided: only a finished output counts as done. An input that failed (bad
+input, full disk, a source that broke mid-stream) has no output, so the next run tries it
+again and reports it again — what freeing space or repairing an input needs, and a bad
+input simply fails the same way each time. The CLI ends a run cleanly on SIGTERM (in-flight
+outputs aborted, exit 143; :mod:`dicomstream.cli._signals`); after SIGKILL the sweep does
+that. ``scripts/chaos_bulk.py`` checks all of it end to end, and
+``scripts/bounded_resources.py`` that descriptors, queues (the ``stats`` lines of
+:class:`ReportWriter`) and memory stay bounded over 10,000 inputs.
+
 Hooks for URL plugins and clusters (see :func:`rewrite_many`): ``source_options`` /
 ``sink_options`` reach every URL plugin of a run (each takes the options it knows); a
 source that stands for several instances (a DICOMweb study) exposes ``instances()`` and
@@ -38,6 +47,7 @@ from dicomstream.io.files import TEMP_SUFFIX
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
+    from dicomstream.naming import NameTemplate
     from dicomstream.pipeline import RewriteResult
 
 
@@ -121,12 +131,58 @@ def sweep_temporary_files(root: str | os.PathLike[str]) -> int:
     return removed
 
 
+STATS_ENV = "DICOMSTREAM_REPORT_STATS"
+"""Environment variable: seconds between ``stats`` lines in bulk reports (unset or ``0``:
+none). Read by :class:`ReportWriter` when no ``stats_interval`` is given, so a command
+line run can be watched without a new option; it changes no output, only adds lines."""
+
+
+def _stats_interval_from_env() -> float | None:
+    text = os.environ.get(STATS_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{STATS_ENV}={text!r}: expected seconds, e.g. 1 or 0.5") from None
+
+
+def _ends_mid_line(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at ``path`` ends with a line cut short (no final newline)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:  # missing, empty, or not seekable (a pipe)
+        return False
+
+
 class ReportWriter:
     """JSON-lines report, one line per input, flushed as it goes (a crash keeps what was
-    reported)."""
+    reported). Appending to the report of a killed run starts on a new line: SIGKILL can
+    cut the last line short (a write crossing a page boundary stops between pages), and
+    the fragment stays a line of its own that readers skip, instead of swallowing the
+    first record of this run.
 
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
-        self._file: IO[str] | None = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
+    ``stats_interval`` (seconds; ``None`` reads :data:`STATS_ENV`, ``0`` turns it off)
+    makes :func:`run_bulk` add a line ``{"status": "stats", ...}`` that often and once
+    at the end: inputs queued and in flight against their bounds, and the counts so far.
+    That is how a long run's queues are watched from outside (``scripts/
+    bounded_resources.py`` does); readers counting inputs skip ``stats`` lines.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, *,
+                 stats_interval: float | None = None) -> None:
+        self._file: IO[str] | None = None
+        if path:
+            torn = _ends_mid_line(path)
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115
+            if torn:
+                self._file.write("\n")
+                self._file.flush()
+        if stats_interval is None:
+            stats_interval = _stats_interval_from_env()
+        self.stats_interval = stats_interval if stats_interval and stats_interval > 0 else None
 
     def write(self, record: dict[str, Any]) -> None:
         if self._file is not None:
@@ -162,10 +218,19 @@ async def run_bulk(
     bytes_out, seconds}`` (status ``ok``, ``error`` or ``skipped``) written to
     ``report`` and passed to ``on_done``. Only :class:`DicomStreamError` and
     :class:`OSError` count as a failed input; anything else is a bug and propagates.
+
+    Bounds: at most ``jobs`` inputs in flight, and at most ``jobs`` planned tasks queued
+    between the producer (the lazy walk of ``tasks``) and the workers. When the report
+    has a ``stats_interval``, both are written to it as ``stats`` lines
+    (:class:`ReportWriter`).
     """
     summary = BulkSummary()
     started = time.perf_counter()
-    send, receive = anyio.create_memory_object_stream[Task](max(1, jobs))
+    bound = max(1, jobs)
+    send, receive = anyio.create_memory_object_stream[Task](bound)
+    in_flight = peak_in_flight = 0
+    workers_left = bound
+    all_done = anyio.Event()
 
     def record(rec: dict[str, Any]) -> None:
         if report is not None:
@@ -182,7 +247,34 @@ async def run_bulk(
                 for task in tasks:
                     await send.send(task)
 
+    def stats_record() -> dict[str, Any]:
+        queue = receive.statistics()
+        return {"status": "stats", "elapsed": round(time.perf_counter() - started, 3),
+                "done": summary.total, "ok": summary.ok, "failed": summary.failed,
+                "skipped": summary.skipped, "in_flight": in_flight,
+                "peak_in_flight": peak_in_flight, "in_flight_bound": bound,
+                "queued": queue.current_buffer_used, "queue_bound": queue.max_buffer_size,
+                "producer_waiting": queue.tasks_waiting_send}
+
+    async def write_stats(report: ReportWriter, interval: float) -> None:
+        while True:  # a line every ``interval`` and one when the last worker is done
+            with anyio.move_on_after(interval):
+                await all_done.wait()
+            report.write(stats_record())
+            if all_done.is_set():
+                return
+
     async def worker() -> None:
+        nonlocal workers_left
+        try:
+            await work()
+        finally:
+            workers_left -= 1
+            if not workers_left:
+                all_done.set()
+
+    async def work() -> None:
+        nonlocal in_flight, peak_in_flight
         async for task in receive:
             t0 = time.perf_counter()
             if skip is not None and skip(task):
@@ -191,6 +283,8 @@ async def run_bulk(
                         "status": "skipped", "error": None, "bytes_in": 0, "bytes_out": 0,
                         "seconds": 0.0})
                 continue
+            in_flight += 1
+            peak_in_flight = max(peak_in_flight, in_flight)
             try:
                 result = await process(task)
             except (DicomStreamError, OSError) as exc:
@@ -204,6 +298,8 @@ async def run_bulk(
                     rec.update(extra(task, None))
                 record(rec)
                 continue
+            finally:
+                in_flight -= 1
             summary.ok += 1
             summary.bytes_read += result.bytes_read
             summary.bytes_written += result.bytes_written
@@ -217,8 +313,10 @@ async def run_bulk(
             record(rec)
 
     async with receive, anyio.create_task_group() as tg:
+        if report is not None and report.stats_interval:
+            tg.start_soon(write_stats, report, report.stats_interval)
         tg.start_soon(produce)
-        for _ in range(max(1, jobs)):
+        for _ in range(bound):
             tg.start_soon(worker)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -263,6 +361,13 @@ class RewriteJob:
             (e.g. ``endpoint_url``); plain paths ignore them.
         inline_small_io: read and write small local files without thread hops
             (:mod:`dicomstream.io.files`); for batch runs that run nothing else.
+        name_template: name outputs from their values (:mod:`dicomstream.naming`)
+            under ``output_root``, through a
+            :class:`~dicomstream.io.templated.TemplatedFileSink`; a task's
+            ``destination`` is then only what the report shows until the output is
+            placed.
+        output_root: the local directory templated outputs go under.
+        source_root: what ``{relpath}`` / ``{stem}`` are relative to (SRC).
     """
 
     stages: Callable[[], Iterable[Any]] | None = None
@@ -271,6 +376,9 @@ class RewriteJob:
     source_options: dict[str, Any] | None = None
     sink_options: dict[str, Any] | None = None
     inline_small_io: bool = False
+    name_template: NameTemplate | None = None
+    output_root: str | None = None
+    source_root: str | None = None
 
     def open_source(self, spec: str) -> Any:
         from dicomstream.io import FileSource, StdinSource
@@ -295,24 +403,55 @@ class RewriteJob:
         return open_sink_url(spec) or FileSink(spec, make_parents=True,
                                                inline_small=self.inline_small_io)
 
-    async def rewrite(self, source: Any, destination: str) -> RewriteResult:
-        """Run the pipeline from an open ``source`` into ``destination``."""
+    def relative_source(self, spec: str) -> str:
+        """``spec`` relative to :attr:`source_root` (POSIX), for ``{relpath}``."""
+        root = self.source_root
+        if spec == "-":
+            return "stdin"
+        if root and "://" in spec and spec.startswith(root):
+            return spec[len(root):].lstrip("/")
+        if root and "://" not in spec:
+            try:
+                return Path(spec).relative_to(root).as_posix()
+            except ValueError:
+                pass
+        return spec.rstrip("/").rsplit("/", 1)[-1]
+
+    async def rewrite(self, source: Any, destination: str, *, relpath: str | None = None
+                      ) -> RewriteResult:
+        """Run the pipeline from an open ``source`` into ``destination`` (with a
+        :attr:`name_template`: into a name rendered under :attr:`output_root`, with
+        ``relpath`` for ``{relpath}``/``{stem}``)."""
         from dicomstream.pipeline import rewrite
 
-        return await rewrite(source, self.open_sink(destination),
-                             stages=_stage_list(self.stages),
+        stages = _stage_list(self.stages)
+        if self.name_template is None:
+            sink = self.open_sink(destination)
+        else:
+            from dicomstream.io.templated import TemplatedFileSink
+            from dicomstream.naming import NameCaptureStage
+
+            capture = NameCaptureStage(self.name_template, relpath=relpath)
+            stages.append(capture)  # last: the values of the output
+            sink = TemplatedFileSink(self.output_root or destination, capture.render,
+                                     on_placed=capture.on_placed,
+                                     inline_small=self.inline_small_io)
+        return await rewrite(source, sink, stages=stages,
                              transfer_syntax=self.transfer_syntax,
                              parser_options=self.parser_options)
 
     async def __call__(self, task: Task) -> RewriteResult:
-        return await self.rewrite(self.open_source(task.source), task.destination)
+        relpath = None if self.name_template is None else self.relative_source(task.source)
+        return await self.rewrite(self.open_source(task.source), task.destination,
+                                  relpath=relpath)
 
 
-async def _instance_tasks(source: Any, dst: str, pending: dict[str, Any]
-                          ) -> AsyncIterator[Task]:
-    """One task per instance of a multi-instance source, written under ``dst``."""
+async def _instance_tasks(source: Any, dst: str, pending: dict[str, Any], *,
+                          templated: bool = False) -> AsyncIterator[Task]:
+    """One task per instance of a multi-instance source, written under ``dst`` (named
+    there by the job's template when ``templated``)."""
     async for instance in source.instances():
-        task = Task(instance.name, _under(dst, instance.output_name))
+        task = Task(instance.name, dst if templated else _under(dst, instance.output_name))
         pending[task.source] = instance
         yield task
 
@@ -322,7 +461,8 @@ def _multi_instance_process(job: RewriteJob, pending: dict[str, Any]
     async def process(task: Task) -> RewriteResult:
         instance = pending.pop(task.source)
         try:
-            return await job.rewrite(instance, task.destination)
+            return await job.rewrite(instance, task.destination,
+                                     relpath=getattr(instance, "output_name", None))
         finally:
             # Release the instance even when it was never read, so the shared stream
             # behind it can move on to the next one.
@@ -350,6 +490,7 @@ async def rewrite_many(
     sink_options: dict[str, Any] | None = None,
     cluster: Any = None,
     inline_small_io: bool = False,
+    name_template: NameTemplate | str | None = None,
 ) -> BulkSummary:
     """Rewrite ``src`` to ``dst`` through fresh stages from ``stages()`` per input.
 
@@ -362,7 +503,10 @@ async def rewrite_many(
     as ``tcp://host:8786``, ``"local"``, ``"local:4"`` or a ``distributed.Client``) runs
     the inputs on a Dask cluster, ``jobs`` at a time on each worker (see
     :mod:`dicomstream.cluster`); a multi-instance source, being one stream, always runs
-    here. Returns the summary; failures are in the report, not raised.
+    here. ``name_template`` (a :class:`~dicomstream.naming.NameTemplate` or its text)
+    names every output from its own values under the local directory ``dst`` instead of
+    mirroring ``src`` (see :func:`_rewrite_templated` for collisions and resuming).
+    Returns the summary; failures are in the report, not raised.
     """
     from dicomstream.plugin import list_source_urls, url_scheme
 
@@ -377,6 +521,14 @@ async def rewrite_many(
         from dicomstream.cluster import run_on_cluster
 
         runner = partial(run_on_cluster, cluster=cluster)
+    if name_template is not None:
+        from dicomstream.naming import parse_template
+
+        template = parse_template(name_template) if isinstance(name_template, str) \
+            else name_template
+        return await _rewrite_templated(
+            src, dst, template, job, runner, jobs=jobs, report=report,
+            skip_existing=skip_existing, on_done=on_done, on_total=on_total, extra=extra)
 
     if url_scheme(src) and src.endswith("/"):
         # A URL prefix (s3://bucket/in/): list it through its source plugin.
@@ -427,3 +579,123 @@ async def rewrite_many(
                             on_done=on_done, extra=extra)
     finally:
         writer.close()
+
+
+def _template_extra(template_text: str,
+                    extra: Callable[[Task, RewriteResult | None], dict[str, Any]] | None,
+                    task: Task, result: RewriteResult | None) -> dict[str, Any]:
+    """Report fields of a templated run: the output's real path (known only once it is
+    placed) and the template, which a resumed run looks for."""
+    record = dict(extra(task, result)) if extra is not None else {}
+    record["name_template"] = template_text
+    if result is not None:
+        record["destination"] = result.destination
+    return record
+
+
+def _templated_outputs(report: str | os.PathLike[str], template_text: str, root: str
+                       ) -> dict[str, str]:
+    """Source → output of the ``ok`` lines an earlier run with the same template wrote
+    to ``report``, for outputs under ``root`` (lines cut by a crash are ignored)."""
+    done: dict[str, str] = {}
+    real_root = os.path.realpath(root)
+    try:
+        handle = open(report, encoding="utf-8", errors="replace")  # noqa: SIM115
+    except FileNotFoundError:
+        return done
+    with handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict) or record.get("status") != "ok" or \
+                    record.get("name_template") != template_text:
+                continue
+            source, output = record.get("source"), record.get("destination")
+            if isinstance(source, str) and isinstance(output, str) and \
+                    os.path.commonpath([real_root, os.path.realpath(output)]) == real_root:
+                done[source] = output
+    return done
+
+
+async def _rewrite_templated(
+    src: str, dst: str, template: NameTemplate, job: RewriteJob,
+    runner: Callable[..., Awaitable[BulkSummary]], *, jobs: int,
+    report: str | os.PathLike[str] | None, skip_existing: bool,
+    on_done: Callable[[dict[str, Any]], None] | None,
+    on_total: Callable[[int], None] | None,
+    extra: Callable[[Task, RewriteResult | None], dict[str, Any]] | None,
+) -> BulkSummary:
+    """A run whose outputs are named by ``template`` under the local directory ``dst``.
+
+    Each input's report line carries its real output path and ``name_template``. Name
+    collisions never overwrite (:mod:`dicomstream.io.templated`): an identical file
+    already there is kept, a different one makes a ``-N`` suffix.
+
+    Resuming: an output's name is known only after its input has been read, so the
+    outputs in ``dst`` cannot be matched to inputs up front. With ``skip_existing`` and
+    a ``report`` that an earlier run of the same template into ``dst`` appended to, each
+    source reported ``ok`` (as spelled there: give SRC the same way) whose output still
+    exists is skipped unread; every other
+    input is processed again and, landing on its earlier output, finds it identical
+    (deterministic runs: plain rewrites, keyed de-identification) and adds nothing.
+    ``skip_existing=False`` ignores the report; existing files are still never
+    overwritten (empty ``dst`` to regenerate).
+    """
+    import dataclasses
+
+    from dicomstream.plugin import list_source_urls, url_scheme
+
+    if dst == "-" or url_scheme(dst):
+        raise DicomStreamError("--name-template needs a local directory as DST")
+    if await anyio.to_thread.run_sync(os.path.lexists, dst) and \
+            not await anyio.to_thread.run_sync(os.path.isdir, dst):
+        raise DicomStreamError(f"{dst}: with --name-template, DST is a directory")
+    prefix = bool(url_scheme(src)) and src.endswith("/")
+    tree = not prefix and src != "-" and not url_scheme(src) and \
+        await anyio.to_thread.run_sync(os.path.isdir, src)
+    job = dataclasses.replace(job, name_template=template, output_root=dst,
+                              source_root=src if prefix or tree else None)
+    await anyio.to_thread.run_sync(sweep_temporary_files, dst)
+    done: dict[str, str] = {}
+    if skip_existing and report is not None:
+        done = await anyio.to_thread.run_sync(_templated_outputs, report, template.text, dst)
+    record_extra = functools.partial(_template_extra, template.text, extra)
+
+    def skip(task: Task) -> bool:
+        return task.destination != dst and os.path.isfile(task.destination)
+
+    writer = ReportWriter(report)
+    try:
+        tasks: Iterable[Task] | AsyncIterable[Task]
+        if prefix:
+            listed = list_source_urls(src, **(job.source_options or {}))
+            tasks = _templated_url_tasks(listed, dst, done)
+        elif tree:
+            if on_total is not None:
+                on_total(await anyio.to_thread.run_sync(count_tree, src))
+            tasks = (Task(t.source, done.get(t.source, dst)) for t in plan_tree(src, dst))
+        else:
+            if url_scheme(src):
+                source = job.open_source(src)
+                if callable(getattr(source, "instances", None)):
+                    pending: dict[str, Any] = {}
+                    return await run_bulk(
+                        _instance_tasks(source, dst, pending, templated=True),
+                        _multi_instance_process(job, pending), jobs=jobs, report=writer,
+                        on_done=on_done, extra=record_extra)
+            if on_total is not None:
+                on_total(1)
+            tasks = [Task(src, done.get(src, dst))]
+        return await runner(tasks, job, jobs=jobs, report=writer,
+                            skip=skip if done else None, on_done=on_done,
+                            extra=record_extra)
+    finally:
+        writer.close()
+
+
+async def _templated_url_tasks(urls: AsyncIterator[str], dst: str, done: dict[str, str]
+                               ) -> AsyncIterator[Task]:
+    async for url in urls:
+        yield Task(url, done.get(url, dst))

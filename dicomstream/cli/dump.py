@@ -4,12 +4,14 @@ Lines appear as soon as their elements are parsed, so the head of a multi-gigaby
 prints at once and memory stays flat. The layout is pydicom's; a sequence's header line
 carries its item count, so lines inside a sequence are held until it closes (at most
 :data:`MAX_HELD_LINES`; beyond that they flow and the count shows as ``?``).
-``--json`` prints one JSON object per event instead.
+``--json`` prints one JSON object per event instead. A 128-byte preamble that is not all
+zeros gets a first line: a warning when it looks like an executable (PE, ELF, Mach-O, a
+``#!`` script: a polyglot file), a note otherwise (e.g. TIFF); the exit status stays 0.
 """
 
 from __future__ import annotations
 
-__all__ = ("MAX_HELD_LINES", "command")
+__all__ = ("MAX_HELD_LINES", "command", "preamble_note")
 
 import base64
 import json
@@ -47,9 +49,39 @@ if TYPE_CHECKING:
 
 MAX_HELD_LINES = 10_000
 
-_EXECUTABLE_MAGIC = {b"MZ": "a Windows executable (PE)", b"\x7fELF": "an ELF executable",
-                     b"\xcf\xfa\xed\xfe": "a Mach-O executable",
-                     b"\xce\xfa\xed\xfe": "a Mach-O executable"}
+_EXECUTABLE_MAGIC = {
+    b"MZ": "a Windows executable (PE)",
+    b"\x7fELF": "an ELF executable",
+    b"\xcf\xfa\xed\xfe": "a Mach-O executable", b"\xce\xfa\xed\xfe": "a Mach-O executable",
+    b"\xfe\xed\xfa\xcf": "a Mach-O executable", b"\xfe\xed\xfa\xce": "a Mach-O executable",
+    b"\xca\xfe\xba\xbe": "a Mach-O universal binary or Java class",
+    b"\xca\xfe\xba\xbf": "a Mach-O universal binary",
+    b"\xbe\xba\xfe\xca": "a Mach-O universal binary",
+    b"#!": "a script (#!)",
+}
+"""Magic numbers of executables. A file whose preamble starts with one is a polyglot
+(it also runs: the DICOM-PE attack, CVE-2019-11687); dump warns about it and
+de-identification (``dicomstream anonymize``) zeroes it."""
+
+_OTHER_MAGIC = {b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"%PDF": "PDF",
+                b"PK\x03\x04": "ZIP", b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG"}
+"""Other content seen in preambles (TIFF for dual-personality DICOM/TIFF files)."""
+
+
+def preamble_note(preamble: bytes) -> str | None:
+    """The line ``dump`` prints for a preamble that is not all zeros (PS3.10 §7.1
+    allows any content; an executable one is a warning), or ``None``."""
+    preamble = bytes(preamble)
+    if not preamble.strip(b"\x00"):
+        return None
+    kind = next((desc for magic, desc in _EXECUTABLE_MAGIC.items()
+                 if preamble.startswith(magic)), None)
+    if kind:
+        return f"# warning: the 128-byte preamble looks like {kind}"
+    other = next((desc for magic, desc in _OTHER_MAGIC.items()
+                  if preamble.startswith(magic)), None)
+    what = f"{other} data" if other else f"starts {preamble[:8].hex(' ')}"
+    return f"# note: the 128-byte preamble is not all zeros ({what})"
 
 
 def _open_source(spec: str) -> Any:
@@ -167,10 +199,9 @@ class TextDumper:
             ctx.feed(event)
         elif cls is Preamble:
             assert isinstance(event, Preamble)
-            kind = next((desc for magic, desc in _EXECUTABLE_MAGIC.items()
-                         if bytes(event.preamble).startswith(magic)), None)
-            if kind:
-                self._emit(f"# warning: the 128-byte preamble looks like {kind}")
+            note = preamble_note(event.preamble)
+            if note:
+                self._emit(note)
         elif cls in (ValueChunk, ValueEnd, DatasetEnd):
             pass
 

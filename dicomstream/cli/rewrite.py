@@ -6,18 +6,17 @@ order: ``--set``/``--delete`` (edit), ``--remove-private`` and ``--stop-before-p
 Class/Instance UID (so the file meta follows). ``--transfer-syntax`` re-encodes.
 SRC/DST: files, directory trees (mirrored), ``-``, or URLs handled by plugins
 (``--endpoint-url`` and ``--url-option`` configure them); ``--cluster`` runs the inputs
-on a Dask cluster.
+on a Dask cluster. ``--name-template`` names outputs from their values instead of
+mirroring SRC (:mod:`dicomstream.naming`).
 """
 
 from __future__ import annotations
 
-__all__ = ("add_bulk_options", "build_stage_factory", "command", "run_bulk_command",
-           "url_options")
+__all__ = ("add_bulk_options", "build_stage_factory", "command", "name_template_option",
+           "run_bulk_command", "url_options")
 
 import sys
 from typing import TYPE_CHECKING, Any
-
-import anyio
 
 from dicomstream.cli._command import Command
 from dicomstream.cli._errors import describe
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
+    from dicomstream.naming import NameTemplate
     from dicomstream.stages import Stage
 
 
@@ -51,6 +51,14 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
                              "stream through threads")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress bar (default: only on a terminal)")
+    parser.add_argument("--name-template", metavar="TEMPLATE", type=_template_argument,
+                        help="name outputs from their own (output) values under the "
+                             "directory DST instead of mirroring SRC, e.g. "
+                             "'{PatientID}/{StudyInstanceUID}/{SOPInstanceUID}.dcm'; "
+                             "placeholders: DICOM keywords, {relpath}, {stem}; formats "
+                             "{Keyword:.N} (cut), {Keyword:0N} (zero-pad), {Keyword:hash}. "
+                             "Values are sanitised and never leave DST; a name already "
+                             "taken by a different file gets a -N suffix")
     # Network and cluster runs (URL plugins such as dicomstream-cloud, Dask).
     parser.add_argument("--endpoint-url", metavar="URL",
                         help="S3-compatible server for s3:// URLs (e.g. http://127.0.0.1:9000)")
@@ -60,6 +68,30 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", metavar="ADDR",
                         help="run on Dask: tcp://scheduler:8786, or local[:N] for N worker "
                              "processes here; --jobs then counts per worker")
+
+
+def _template_argument(text: str) -> NameTemplate:
+    """``--name-template``, parsed and checked when the options are (a bad template is
+    a usage error, exit status 2)."""
+    import argparse
+
+    from dicomstream.naming import parse_template
+
+    try:
+        return parse_template(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def name_template_option(args: argparse.Namespace) -> NameTemplate | None:
+    """The parsed ``--name-template``, if any; :class:`ValueError` when DST cannot take
+    one (``-`` or a URL: templated outputs are local files)."""
+    from dicomstream.plugin import url_scheme
+
+    template: NameTemplate | None = getattr(args, "name_template", None)
+    if template is not None and (args.destination == "-" or url_scheme(args.destination)):
+        raise ValueError("--name-template needs a local directory as DST")
+    return template
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -118,23 +150,42 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
         return 2
     try:
         options = url_options(args)
+        template = name_template_option(args)
     except ValueError as exc:
         print(f"dicomstream {verb}: {exc}", file=sys.stderr)
         return 2
     enabled = {"auto": None, "always": True, "never": False}[args.progress]
     import warnings
 
+    from dicomstream.cli._signals import run_until_terminated
+
+    counts = {"ok": 0, "skipped": 0, "error": 0}
+
+    def done(record: dict[str, Any]) -> None:
+        counts[record["status"]] = counts.get(record["status"], 0) + 1
+        progress.done(record)
+
+    # SIGTERM cancels the run: sinks in flight are aborted (no temporary file stays),
+    # finished outputs and report lines stay, and a re-run resumes (see cli/_signals.py).
     with BulkProgress(verb, enabled=enabled) as progress, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = anyio.run(lambda: rewrite_many(
+        summary, signum = run_until_terminated(lambda: rewrite_many(
             args.source, args.destination, stages=stages, transfer_syntax=ts,
             jobs=args.jobs, report=args.report, skip_existing=not args.overwrite,
-            on_done=progress.done, on_total=progress.set_total, extra=extra,
+            on_done=done, on_total=progress.set_total, extra=extra,
             parser_options={"lenient": True} if args.lenient else None,
             source_options=options, sink_options=options,
-            cluster=getattr(args, "cluster", None),
+            cluster=getattr(args, "cluster", None), name_template=template,
             # Dask workers share their loop with heartbeats: keep I/O off it there.
             inline_small_io=args.io == "inline" and not getattr(args, "cluster", None)))
+    if signum is not None or summary is None:
+        import signal
+
+        name = signal.Signals(signum).name if signum is not None else "a signal"
+        print(f"dicomstream {verb}: stopped by {name}: {counts['ok']} written, "
+              f"{counts['skipped']} skipped, {counts['error']} failed; outputs in progress "
+              "were removed, run the same command again to resume", file=sys.stderr)
+        return 128 + (signum or 0)
     for source, message in summary.failures[:20]:
         print(f"dicomstream {verb}: {source}: {message}", file=sys.stderr)
     if len(summary.failures) > 20:

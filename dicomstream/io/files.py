@@ -31,6 +31,7 @@ import asyncio
 import itertools
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -63,10 +64,19 @@ def temporary_path_for(target: Path) -> Path:
         f".{target.name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
 
 
-def _open_and_read(path: Path, size: int) -> tuple[IO[bytes] | None, int, bytes]:
+def _open_and_read(path: Path, size: int) -> tuple[IO[bytes] | None, int | None, bytes]:
+    """Open ``path``; for a regular file, read up to ``size`` bytes at once. Returns the
+    handle (``None`` when the file was read whole and closed), its size and the bytes."""
     f = open(path, "rb")  # noqa: SIM115 - closed below or by the caller
     try:
-        total = os.fstat(f.fileno()).st_size
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO, a pipe (``<(cmd)``) or a device: ``st_size`` means nothing (0 for a
+            # FIFO, which the parser would take as "no bytes to come"), and a read may
+            # block until the writer sends more, so read nothing here: the caller streams
+            # it (FIFOs and sockets in the event loop, devices through threads).
+            return f, None, b""
+        total = info.st_size
         # Ask for no more than the file holds (+1 to see the end): read(n) allocates n
         # bytes up front, and a 1 MiB buffer for a 0.5 MiB file costs more than the read.
         want = min(size, total + 1)
@@ -78,6 +88,12 @@ def _open_and_read(path: Path, size: int) -> tuple[IO[bytes] | None, int, bytes]
     except BaseException:
         f.close()
         raise
+
+
+def _is_pipe(handle: IO[bytes]) -> bool:
+    """Whether ``handle`` is a FIFO or a socket (readable without a thread)."""
+    mode = os.fstat(handle.fileno()).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _async_file(handle: IO[bytes]) -> Any:
@@ -126,8 +142,33 @@ class FileSource:
             yield first
         if handle is None:
             return
-        async for chunk in self._rest(handle):
+        rest = self._pipe(handle) if _is_pipe(handle) else self._rest(handle)
+        async for chunk in rest:
             yield chunk
+
+    async def _pipe(self, handle: IO[bytes]) -> AsyncIterator[bytes]:
+        """The chunks of a FIFO or socket as they arrive, waited for in the event loop.
+
+        Not in a thread: a thread blocked in ``read`` on a stalled pipe cannot be
+        stopped, and closing the file waits for that read, so a cancelled run (SIGTERM)
+        would hang until the writer sends more or goes away.
+        """
+        fd = handle.fileno()
+        try:
+            os.set_blocking(fd, False)
+            while True:
+                try:
+                    chunk = os.read(fd, self.chunk_size)
+                except BlockingIOError:
+                    await anyio.wait_readable(fd)
+                    continue
+                except OSError as exc:
+                    raise SourceError(f"cannot read {self.name}: {exc}") from exc
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            handle.close()
 
     async def _rest(self, handle: IO[bytes]) -> AsyncIterator[bytes]:
         """The chunks after the first, through aiofiles (asyncio) or anyio (trio)."""
@@ -189,15 +230,21 @@ def _finish(handle: IO[bytes], parts: list[bytes], tmp: Path, target: Path) -> N
         handle.close()
         os.replace(tmp, target)
     except BaseException:
-        handle.close()
-        tmp.unlink(missing_ok=True)
+        _discard(handle, tmp)
         raise
 
 
 def _discard(handle: IO[bytes] | None, tmp: Path) -> None:
-    if handle is not None:
-        handle.close()
-    tmp.unlink(missing_ok=True)
+    """Close ``handle`` and delete ``tmp`` whatever closing says: closing flushes what is
+    still buffered, which fails again when the write failed for a full disk (ENOSPC) —
+    the file is deleted all the same (the fd is closed even when the flush fails)."""
+    try:
+        if handle is not None:
+            handle.close()
+    except OSError:
+        pass  # the output is being thrown away; its write error is already raised
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 WRITE_BUFFER_SIZE = 1024 * 1024

@@ -11,7 +11,10 @@ A record is a dict::
      "edition": "2026d"}
 
 Original values are never recorded unless the sink was created with ``values=True``
-(then ``"original"`` and ``"new"`` hold the decoded text). Records carry the *new* SOP
+(then ``"original"`` and ``"new"`` hold the decoded text). A non-zero 128-byte preamble,
+which is always zeroed, gets a record of its own: ``"path"``/``"tag"`` ``"(preamble)"``,
+``"keyword": "Preamble"``, ``"action": "Z"``, ``"rule": "preamble:executable:PE"`` (ELF,
+Mach-O, script) or ``"preamble:non-zero"`` (values as hex). Records carry the *new* SOP
 Instance UID, which the bulk report line of the same file also carries, so the two join.
 """
 

@@ -7,7 +7,7 @@ values are decoded, and only for elements whose action needs the value.
 
 from __future__ import annotations
 
-__all__ = ("ValueOps",)
+__all__ = ("ZERO_PREAMBLE", "ValueOps", "preamble_kind")
 
 import re
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,35 @@ _TEXT_CODEC_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT
                              "ST", "TM", "UC", "UI", "UR", "UT"})
 _REGISTRY_ROOT = "1.2.840.10008."
 _AGE = re.compile(r"^(\d{3})([DWMY])$")
+
+ZERO_PREAMBLE = bytes(128)
+"""What de-identification writes as the Part 10 preamble, whatever was there."""
+
+_EXECUTABLE_PREAMBLES = (
+    (b"MZ", "PE"), (b"\x7fELF", "ELF"), (b"\xcf\xfa\xed\xfe", "Mach-O"),
+    (b"\xce\xfa\xed\xfe", "Mach-O"), (b"\xfe\xed\xfa\xcf", "Mach-O"),
+    (b"\xfe\xed\xfa\xce", "Mach-O"), (b"\xca\xfe\xba\xbe", "Mach-O universal"),
+    (b"\xca\xfe\xba\xbf", "Mach-O universal"), (b"\xbe\xba\xfe\xca", "Mach-O universal"),
+    (b"#!", "script"),
+)
+
+
+def preamble_kind(preamble: bytes) -> str | None:
+    """What a preamble holds, for the audit: ``None`` when all zeros, else
+    ``executable:PE`` (ELF, Mach-O, …) or ``non-zero``.
+
+    PS3.10 §7.1 lets an application put anything in the 128 bytes (a TIFF header, a
+    private pointer) — or an executable header, making the file also a program (the
+    DICOM-PE polyglot, CVE-2019-11687). De-identification always replaces a non-zero
+    preamble with zeros, which PS3.10 allows: it is content the profile does not list
+    and nobody reviews, so it cannot be vouched for."""
+    preamble = bytes(preamble)
+    if not preamble.strip(b"\x00"):
+        return None
+    for magic, kind in _EXECUTABLE_PREAMBLES:
+        if preamble.startswith(magic):
+            return f"executable:{kind}"
+    return "non-zero"
 
 
 def _pad(raw: bytes, vr: str) -> bytes:

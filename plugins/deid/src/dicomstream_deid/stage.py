@@ -33,6 +33,7 @@ from dicomstream.events import (
     Element,
     FragmentsEnd,
     FragmentsStart,
+    Preamble,
     SequenceEnd,
     SequenceStart,
     ValueChunk,
@@ -46,7 +47,7 @@ from dicomstream_deid._actions import FREE_TEXT_VRS, Cleaner
 from dicomstream_deid._inserts import profile_elements
 from dicomstream_deid._keys import key_from_environment
 from dicomstream_deid._profile import CODE_TAGS, CONCEPT_SEQUENCES, Act, DeidConfig, Plan
-from dicomstream_deid._transform import ValueOps
+from dicomstream_deid._transform import ZERO_PREAMBLE, ValueOps, preamble_kind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -131,6 +132,7 @@ class DeidStage(Stage):
         self._new_sop_instance = ""
         self._warnings: list[str] = []
         self._lookahead_used = 0
+        self._preamble: str | None = None
 
     @classmethod
     def from_cli(cls, options: Mapping[str, str]) -> DeidStage:
@@ -341,9 +343,30 @@ class DeidStage(Stage):
                 self._flush_pending(out, None)
                 out.append(ev)
                 self._finish()
+            elif cls is Preamble:
+                out.append(self._clear_preamble(ev))  # type: ignore[arg-type]
             else:
                 feed(ev)
                 out.append(ev)
+
+    def _clear_preamble(self, ev: Preamble) -> Preamble:
+        """A non-zero preamble (an executable header, TIFF, anything) becomes zeros, and
+        the audit says so (see :func:`~dicomstream_deid._transform.preamble_kind`)."""
+        kind = preamble_kind(ev.preamble)
+        if kind is None:
+            return ev
+        self._preamble = kind
+        if self._audit:
+            record: dict[str, Any] = {
+                "path": "(preamble)", "tag": "(preamble)", "keyword": "Preamble",
+                "vr": "OB", "action": "Z", "rule": f"preamble:{kind}",
+                "edition": self.config.edition}
+            audit = self.config.audit
+            if audit is not None and audit.values:
+                record["original"] = bytes(ev.preamble).hex()
+                record["new"] = ZERO_PREAMBLE.hex()
+            self._records.append(record)
+        return Preamble(ZERO_PREAMBLE, ev.offset)
 
     def _child_level(self, kind: int, tag: int, code: str) -> tuple[Mapping[int, Act], int]:
         """The level the items of a kept sequence open: D and C sequences start dummy and
@@ -631,6 +654,8 @@ class DeidStage(Stage):
             "lookahead_events": self._lookahead_used,
             "key": self.config.keyring.fingerprint(),
         }
+        if self._preamble is not None:
+            summary["preamble"] = f"zeroed ({self._preamble})"
         if self._warnings:
             summary["warnings"] = self._warnings
         return {"deid": summary}
