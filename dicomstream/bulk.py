@@ -359,8 +359,9 @@ class RewriteJob:
         parser_options: keyword arguments of the parser.
         source_options / sink_options: keyword arguments of URL source/sink plugins
             (e.g. ``endpoint_url``); plain paths ignore them.
-        inline_small_io: read and write small local files without thread hops
-            (:mod:`dicomstream.io.files`); for batch runs that run nothing else.
+        inline_io: read and write local files in the event loop's thread, without
+            thread hops (:mod:`dicomstream.io.files`); for batch runs that run nothing
+            else, on local disks.
         name_template: name outputs from their values (:mod:`dicomstream.naming`)
             under ``output_root``, through a
             :class:`~dicomstream.io.templated.TemplatedFileSink`; a task's
@@ -375,7 +376,7 @@ class RewriteJob:
     parser_options: dict[str, Any] | None = None
     source_options: dict[str, Any] | None = None
     sink_options: dict[str, Any] | None = None
-    inline_small_io: bool = False
+    inline_io: bool = False
     name_template: NameTemplate | None = None
     output_root: str | None = None
     source_root: str | None = None
@@ -389,7 +390,7 @@ class RewriteJob:
         scheme = url_scheme(spec)
         if scheme is not None and scheme != "file":
             return _url_plugin(SOURCES, scheme)(spec, **(self.source_options or {}))
-        return open_source_url(spec) or FileSource(spec, inline_small=self.inline_small_io)
+        return open_source_url(spec) or FileSource(spec, inline=self.inline_io)
 
     def open_sink(self, spec: str) -> Any:
         from dicomstream.io import FileSink, StdoutSink
@@ -401,7 +402,7 @@ class RewriteJob:
         if scheme is not None and scheme != "file":
             return _url_plugin(SINKS, scheme)(spec, **(self.sink_options or {}))
         return open_sink_url(spec) or FileSink(spec, make_parents=True,
-                                               inline_small=self.inline_small_io)
+                                               inline=self.inline_io)
 
     def relative_source(self, spec: str) -> str:
         """``spec`` relative to :attr:`source_root` (POSIX), for ``{relpath}``."""
@@ -435,7 +436,7 @@ class RewriteJob:
             stages.append(capture)  # last: the values of the output
             sink = TemplatedFileSink(self.output_root or destination, capture.render,
                                      on_placed=capture.on_placed,
-                                     inline_small=self.inline_small_io)
+                                     inline=self.inline_io)
         return await rewrite(source, sink, stages=stages,
                              transfer_syntax=self.transfer_syntax,
                              parser_options=self.parser_options)
@@ -489,7 +490,7 @@ async def rewrite_many(
     source_options: dict[str, Any] | None = None,
     sink_options: dict[str, Any] | None = None,
     cluster: Any = None,
-    inline_small_io: bool = False,
+    inline_io: bool = False,
     name_template: NameTemplate | str | None = None,
 ) -> BulkSummary:
     """Rewrite ``src`` to ``dst`` through fresh stages from ``stages()`` per input.
@@ -513,7 +514,7 @@ async def rewrite_many(
     job = RewriteJob(stages=stages, transfer_syntax=transfer_syntax,
                      parser_options=parser_options, source_options=source_options,
                      sink_options=sink_options,
-                     inline_small_io=inline_small_io)
+                     inline_io=inline_io)
     runner: Callable[..., Awaitable[BulkSummary]] = run_bulk
     if cluster is not None:
         from functools import partial

@@ -68,7 +68,8 @@ async def write_events(batches: AsyncIterable[list[Event]], sink: Sink, *,
     """Encode event batches into ``sink``; returns the number of bytes written.
 
     Small outputs are written in line. Once an output passes :data:`OVERLAP_AFTER`
-    bytes, the rest is handed to a writer task through a bounded queue, so writing one
+    bytes, the rest is handed to a writer task through a bounded queue (unless the sink
+    writes in the calling thread anyway: ``sink.inline``), so writing one
     part overlaps with reading and encoding the next (the queue's bound is the
     backpressure: the encoder waits when the sink is slower). The sink is committed when
     the stream ended with ``DatasetEnd`` (unless ``commit=False``) and aborted on any
@@ -77,12 +78,15 @@ async def write_events(batches: AsyncIterable[list[Event]], sink: Sink, *,
     encoder = encoder or Encoder()
     written = 0
     iterator = aiter(batches)
+    # A sink that writes in the calling thread (FileSink(inline=True)) blocks the loop
+    # either way: a writer task would only add hand-offs.
+    inline = getattr(sink, "inline", False) is True
     try:
         async for batch in iterator:
             for data in encoder.send_all_parts(batch):
                 written += len(data)
                 await sink.write(data)
-            if written > OVERLAP_AFTER and not encoder.finished:
+            if written > OVERLAP_AFTER and not encoder.finished and not inline:
                 written += await _write_overlapped(iterator, sink, encoder)
                 break
         if not encoder.finished:

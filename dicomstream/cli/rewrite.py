@@ -45,10 +45,9 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lenient", action="store_true",
                         help="accept truncated inputs (warn, close open containers)")
     parser.add_argument("--io", choices=("inline", "threads"), default="inline",
-                        help="small local files: read/write them in the event loop's thread "
+                        help="local files: read/write them in the event loop's thread "
                              "(inline, fastest for local disks) or in worker threads "
-                             "(better on slow network file systems); big files always "
-                             "stream through threads")
+                             "(better on slow network file systems)")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress bar (default: only on a terminal)")
     parser.add_argument("--name-template", metavar="TEMPLATE", type=_template_argument,
@@ -177,7 +176,7 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
             source_options=options, sink_options=options,
             cluster=getattr(args, "cluster", None), name_template=template,
             # Dask workers share their loop with heartbeats: keep I/O off it there.
-            inline_small_io=args.io == "inline" and not getattr(args, "cluster", None)))
+            inline_io=args.io == "inline" and not getattr(args, "cluster", None)))
     if signum is not None or summary is None:
         import signal
 

@@ -125,25 +125,26 @@ class TemplatedFileSink:
         root: the output root (created if missing); nothing is ever written outside it.
         namer: called once the stream has ended; returns the relative POSIX path.
         on_placed: told ``(path, outcome)`` once the file is in place.
-        buffer_size / inline_small: as for :class:`~dicomstream.io.FileSink` (with
-            ``inline_small`` the placing also runs in the calling thread).
+        buffer_size / inline / inline_small: as for :class:`~dicomstream.io.FileSink`
+            (with either, the placing also runs in the calling thread).
 
     ``name`` is the root until the output is placed, then its path.
     """
 
     def __init__(self, root: str | os.PathLike[str], namer: Callable[[], str], *,
                  on_placed: Callable[[str, str], None] | None = None,
-                 buffer_size: int = WRITE_BUFFER_SIZE, inline_small: bool = False) -> None:
+                 buffer_size: int = WRITE_BUFFER_SIZE, inline_small: bool = False,
+                 inline: bool = False) -> None:
         self.root = Path(root)
         self.name = str(root)
         self.path: Path | None = None
         self.outcome: str | None = None
         self._namer = namer
         self._on_placed = on_placed
-        self._inline = inline_small
+        self._inline = inline_small or inline
         self._staging = temporary_path_for(self.root / "output")
         self._inner = FileSink(self._staging, buffer_size=buffer_size, make_parents=True,
-                               inline_small=inline_small)
+                               inline_small=inline_small, inline=inline)
         self._staged = False
         self._done = False
 

@@ -72,6 +72,56 @@ async def test_cancelled_task_group_leaves_no_file(big_file: Path, tmp_path: Pat
 
 
 @pytest.mark.asyncio
+async def test_inline_file_io_streams_identically(big_file: Path, tmp_path: Path) -> None:
+    """Reads and writes in the loop's thread (the CLI's ``--io inline``), many of each."""
+    out = tmp_path / "out.dcm"
+    sink = FileSink(out, inline=True, buffer_size=256 * 1024)
+    result = await rewrite(FileSource(big_file, inline=True, chunk_size=64 * 1024), sink)
+    assert out.read_bytes() == big_file.read_bytes()
+    assert result.bytes_written == big_file.stat().st_size
+    assert leftovers(tmp_path) == ["out.dcm"]
+
+
+@pytest.mark.asyncio
+async def test_inline_file_io_stays_cancellable(big_file: Path, tmp_path: Path) -> None:
+    """Inline reads never await a thread, yet a cancel lands between two chunks and the
+    temporary file goes."""
+    out = tmp_path / "out.dcm"
+    chunks = 0
+
+    class Counting(Stage):
+        async def process(self, batch: list[Event]) -> list[Event]:
+            nonlocal chunks
+            chunks += 1
+            return batch
+
+    with anyio.move_on_after(0.02) as scope:
+        for _ in range(50):  # rewrite again and again until the deadline cuts one
+            await rewrite(FileSource(big_file, inline=True, chunk_size=64 * 1024),
+                          FileSink(out, inline=True, buffer_size=128 * 1024),
+                          stages=[Counting()])
+            out.unlink()
+    assert scope.cancelled_caught and chunks > 0
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.asyncio
+async def test_failing_inline_sink_leaves_no_file(big_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.dcm"
+
+    class Failing(FileSink):
+        async def write(self, data: bytes | memoryview) -> None:
+            await super().write(data)
+            if self.bytes_written > 3 * 1024 * 1024:  # after flushes to disk
+                raise SinkError("disk full")
+
+    with pytest.raises(SinkError, match="disk full"):
+        await rewrite(FileSource(big_file, inline=True),
+                      Failing(out, inline=True, buffer_size=1024 * 1024))
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.asyncio
 async def test_failing_source_leaves_no_file(tmp_path: Path) -> None:
     data = read_bytes("test_files/CT_small.dcm")
 
