@@ -515,7 +515,13 @@ class Encoder:
             body.append(self._header(pack_short, pack_long, elem.tag, elem.vr, len(value)))
             body.append(value)
         content = b"".join(body)
-        if group_length is not None:
+        if group_length is not None and (group_length.vr != "UL" or len(group_length.value) != 4):
+            # Not a group length one can write a number into: kept as it came.
+            raw = bytes(group_length.value)
+            self._out.append(self._header(pack_short, pack_long, _META_GROUP_LENGTH,
+                                          group_length.vr, len(raw)))
+            self._out.append(raw)
+        elif group_length is not None:
             length = len(content)
             raw = bytes(group_length.value)
             written = int.from_bytes(raw[:4], "little") if len(raw) >= 4 else -1

@@ -20,9 +20,9 @@ _OUTPUT_BLOCK = 256 * 1024
 class Inflater:
     """Raw-deflate (wbits -15) decompressor with ratio and size limits."""
 
-    __slots__ = ("_crc", "_d", "_eof_input", "_in", "_max_ratio", "_max_size", "_pending",
-                 "_ended", "_start", "_trailing_head", "_trailing_len", "consumed",
-                 "produced")
+    __slots__ = ("_crc", "_d", "_ended", "_eof_input", "_error", "_in", "_max_ratio",
+                 "_max_size", "_pending", "_start", "_trailing_head", "_trailing_len",
+                 "consumed", "produced")
 
     def __init__(self, *, start: int, max_ratio: float, max_size: int) -> None:
         self._d = zlib.decompressobj(-15)
@@ -38,6 +38,7 @@ class Inflater:
         self._trailing_head = b""
         self._trailing_len = 0
         self._ended = False
+        self._error: InflateError | None = None
 
     def feed(self, data: bytes) -> None:
         """Queue compressed bytes; an empty ``data`` marks the end of input."""
@@ -74,6 +75,8 @@ class Inflater:
     @property
     def finished(self) -> bool:
         """No more inflated bytes will ever come."""
+        if self._error is not None:
+            return False  # the next inflate() raises it
         if self._d.eof:
             return True  # bytes after the end of the deflate stream are ignored
         return self._eof_input and not self._in and not self._pending
@@ -90,6 +93,10 @@ class Inflater:
         got = 0
         want = max(wanted, _OUTPUT_BLOCK)
         while got < wanted:
+            if self._error is not None:
+                if out:
+                    break  # deliver what came before the corruption first
+                raise self._error
             if self._d.eof:
                 # Bytes after the deflate stream are kept aside for trailing_problem().
                 if not self._ended:
@@ -111,12 +118,28 @@ class Inflater:
                     break
                 self._in = b"".join(self._pending)
                 self._pending.clear()
+            saved = self._d.copy()
             try:
                 block = self._d.decompress(self._in, min(want - got, _OUTPUT_BLOCK))
             except zlib.error as exc:
-                raise InflateError(
-                    f"deflated dataset is corrupt: {exc}", offset=self._start + self.produced
-                ) from exc
+                # zlib drops what the failing call inflated before it hit the corruption,
+                # and how much that is depends on how the input was chunked. Inflate the
+                # same input again in small steps to recover exactly the bytes before it,
+                # so the parser sees the same stream (and the same error) however the
+                # input arrived; the error is raised on the next call.
+                block = _inflate_until_error(saved, self._in, min(want - got, _OUTPUT_BLOCK))
+                self._in = b""
+                self._pending.clear()
+                self._error = InflateError(
+                    f"deflated dataset is corrupt: {exc}",
+                    offset=self._start + self.produced + len(block))
+                if block:
+                    out.append(block)
+                    got += len(block)
+                    self.produced += len(block)
+                    self._crc = zlib.crc32(block, self._crc)
+                    self._check_limits()
+                continue
             self.consumed += len(self._in) - len(self._d.unconsumed_tail)
             self._in = self._d.unconsumed_tail
             if block:
@@ -143,3 +166,34 @@ class Inflater:
                 f"({self.consumed} bytes became {self.produced})",
                 offset=self._start + self.produced,
             )
+
+
+_STEP = 4096
+
+
+def _inflate_until_error(state: zlib._Decompress, data: bytes, limit: int) -> bytes:
+    """Everything ``data`` inflates to before its corruption, from decompressor ``state``
+    (consumed): steps of :data:`_STEP` bytes find the bad step, then byte by byte inside
+    it. That is less than ``limit``, the output the failing call was allowed (it stopped
+    at the corruption, not at the limit); the bound is kept all the same."""
+    out: list[bytes] = []
+    size = 0
+    for start in range(0, len(data), _STEP):
+        if size >= limit:
+            break
+        before = state.copy()
+        try:
+            out.append(state.decompress(data[start:start + _STEP], limit - size))
+            size += len(out[-1])
+        except zlib.error:
+            state = before
+            for i in range(start, min(start + _STEP, len(data))):
+                if size >= limit:
+                    break
+                try:
+                    out.append(state.decompress(data[i:i + 1], max(limit - size, 1)))
+                    size += len(out[-1])
+                except zlib.error:
+                    break
+            break
+    return b"".join(out)

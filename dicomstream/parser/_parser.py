@@ -163,6 +163,7 @@ class Parser(InputBuffer):
         self._depth = 0
         self._meta_ts: str | None = None
         self._meta_end: int | None = None  # where (0002,0000) says the meta group ends
+        self._reserved_warned_at = -1
         self._value_left = 0
         self._value_tag = 0
         # The self-contained stretch of the current batch (see EventBatch.raw): it starts
@@ -267,8 +268,10 @@ class Parser(InputBuffer):
     # -- preamble and file meta ------------------------------------------------------------
 
     def _parse_start(self) -> bool:
-        if not self._ensure(132) and not self._input_exhausted():
-            return False
+        if not self._ensure(132):
+            if not self._input_exhausted():
+                return False
+            self._ensure(self._unread())  # a short input: judge all of it, not one chunk
         buf, pos = self._buf, self._pos
         avail = len(buf) - pos
         if avail >= 132 and buf[pos + 128:pos + 132] == b"DICM":
@@ -314,8 +317,6 @@ class Parser(InputBuffer):
                 length = _UL_LE.unpack_from(buf, pos + 4)[0]
                 vr = dictionary_vr(tag)
                 header = 8
-                self._warn(f"file meta element {format_path((), tag)} is written in "
-                           f"implicit VR (read as {vr}; re-encoded in explicit VR)", 5)
             elif vr in _LONG:
                 if not self._ensure(12):
                     if self._input_exhausted():
@@ -327,6 +328,7 @@ class Parser(InputBuffer):
                 header = 12
             else:
                 length, header = short_len, 8
+            implicit_meta = vrb not in _VR_STR
             if length > _META_VALUE_LIMIT:
                 raise InvalidLengthError(
                     f"file meta element {format_path((), tag)} declares {length} bytes",
@@ -337,6 +339,13 @@ class Parser(InputBuffer):
                                          offset=offset, path=format_path((), tag))
                 return False
             buf, pos = self._buf, self._pos
+            if implicit_meta:
+                # Some writers put the meta group in implicit VR: read it that way. The
+                # events re-encode it in explicit VR, as the standard wants: say so.
+                self._warn(f"file meta element {format_path((), tag)} is written in "
+                           f"implicit VR (read as {vr}; re-encoded in explicit VR)", 5)
+            elif header == 12 and buf[pos + 6:pos + 8] != b"\0\0":
+                self._reserved_warning(tag, offset, buf[pos + 6:pos + 8])
             value = buf[pos + header:pos + header + length]
             out.append(_new(Element, (tag, vr, length, value, offset, ())))
             if tag == 0x00020000 and length == 4:
@@ -357,6 +366,16 @@ class Parser(InputBuffer):
         if not self._lenient:
             raise TruncatedError(message, offset=here)
         self._warn(message, 6)
+
+    def _reserved_warning(self, tag: int, offset: int, reserved: bytes) -> None:
+        """PS3.5 7.1.2: the two bytes after a 4-byte-length VR are reserved, set to 0 and
+        not decoded; the events do not keep them, so a re-encoding writes 0: say so
+        (once: a header read again when its value arrives in a later chunk is not new)."""
+        if offset == self._reserved_warned_at:
+            return
+        self._reserved_warned_at = offset
+        self._warn(f"{format_path((), tag)} at offset {offset}: reserved header bytes "
+                   f"{bytes(reserved).hex(' ')} are not zero (re-encoded as 00 00)", 6)
 
     def _warn(self, message: str, stacklevel: int) -> None:
         self.warnings.append(message)
@@ -575,6 +594,8 @@ class Parser(InputBuffer):
                         n = len(buf)
                     length = ul.unpack_from(buf, pos + 8)[0]
                     header = 12
+                    if buf[pos + 6] or buf[pos + 7]:
+                        self._reserved_warning(tag, offset, buf[pos + 6:pos + 8])
                 else:
                     header = 8
             if length == UNDEFINED_LENGTH or vr == "SQ":
