@@ -22,7 +22,7 @@ __all__ = ("CollectStage", "Collector", "collect", "collect_async", "parse_un_se
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from dicomstream.collector._dataset import Dataset, FileMetaDataset
+from dicomstream.collector._dataset import Dataset, FileMetaDataset, Shadowed
 from dicomstream.collector._deferred import DeferredValue, FileRegion, SpillFile
 from dicomstream.collector._element import (
     SPECIFIC_CHARACTER_SET,
@@ -52,7 +52,7 @@ from dicomstream.events import (
     ValueStart,
 )
 from dicomstream.stages._base import Stage
-from dicomstream.tags import ITEM
+from dicomstream.tags import ITEM, format_tag
 from dicomstream.transfer_syntax import lookup_transfer_syntax
 from dicomstream.values import CharacterSet
 
@@ -65,7 +65,19 @@ PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
 """Float, double float and plain Pixel Data: where ``stop_before_pixels`` stops."""
 
 _SEQ, _ITEM, _FRAGS = 0, 1, 2
+_TRACK = 1 << 32
+"""``_Level.last`` once a dataset is out of tag order: above every tag, so that each
+element after that goes through ``Collector._disorder``."""
 _new = tuple.__new__
+
+
+def _sq_value(tag: int) -> str:
+    """The VR of a value written with VR SQ but read as plain bytes (a file meta element:
+    the parser opens no sequence there): UN, with a warning. Its event still says SQ, so
+    it is written back as read."""
+    warnings.warn(f"{format_tag(tag)} is written with VR SQ but holds a plain value; "
+                  "read as UN", DicomStreamWarning, stacklevel=4)
+    return "UN"
 
 
 class _Level:
@@ -157,6 +169,8 @@ class Collector:
                     creator = self._private(level, tag, event[3])
                 if vr == "UN":
                     vr = effective_vr(tag, vr, event[2], creator)
+                elif vr == "SQ":
+                    vr = _sq_value(tag)
                 elem = new(DataElement)
                 elem._tag = tag
                 elem._vr = vr
@@ -166,9 +180,10 @@ class Collector:
                 elem._snapshot = None
                 elem._ctx = ctx
                 elem.private_creator = creator
-                if tag <= level.last:
+                if tag > level.last:
+                    level.last = tag
+                else:
                     self._disorder(level, tag, elem)
-                level.last = tag
                 d[tag] = elem
                 if tag == SPECIFIC_CHARACTER_SET:
                     ctx.charset_elem = elem
@@ -284,18 +299,28 @@ class Collector:
         return level.creators.get(key | element >> 8)
 
     def _disorder(self, level: _Level, tag: int, elem: DataElement) -> None:
-        d = level.ds._dict
-        old = d.get(tag)
-        if old is not None:  # read twice: the last one wins (as pydicom); keep the first
-            shadowed = level.ds._shadowed
-            if shadowed is None:
-                shadowed = {}
-                level.ds.__dict__["_shadowed"] = shadowed
-            earlier = shadowed.pop(tag, (None, []))[1]
-            earlier.append(old)
-            shadowed[tag] = (elem, earlier)
-            del d[tag]  # re-inserted at the end: file order is kept for writing
+        """``elem`` (about to be stored) is not in tag order, or follows one that was not:
+        file order is then kept for writing, and every later element of the dataset
+        comes here too (a tag may now be read again after a greater one). A tag read
+        again: the last one wins, silently (as in pydicom: a file in its test data,
+        palettes/winter.dcm, repeats (0008,0018)), the earlier one is kept to be written
+        back where it was read (see ``Shadowed``)."""
+        level.last = _TRACK
         level.unsorted = True
+        ds = level.ds
+        d = ds._dict
+        shadowed = ds._shadowed
+        old = d.get(tag)
+        if old is not None:
+            if shadowed is None:
+                shadowed = Shadowed(list(d.values()))  # the file order so far
+                ds.__dict__["_shadowed"] = shadowed
+            earlier = shadowed.earlier.pop(tag, (None, []))[1]
+            earlier.append(old)
+            shadowed.earlier[tag] = (elem, earlier)
+            del d[tag]  # re-inserted at the end: the dict keeps file order
+        if shadowed is not None:
+            shadowed.order.append(elem)
 
     def _close_level(self, level: _Level) -> None:
         if level.unsorted:
@@ -338,9 +363,10 @@ class Collector:
 
     def _store(self, level: _Level, elem: DataElement) -> None:
         tag = elem._tag
-        if tag <= level.last:
+        if tag > level.last:
+            level.last = tag
+        else:
             self._disorder(level, tag, elem)
-        level.last = tag
         level.ds._dict[tag] = elem
 
     def _value_start(self, level: _Level, event: ValueStart) -> None:
@@ -401,6 +427,8 @@ class Collector:
             creator = level.creators.get((group << 8) | (tag >> 8 & 0xFF))
         if vr == "UN":
             vr = effective_vr(tag, vr, length, creator)
+        elif vr == "SQ":
+            vr = _sq_value(tag)
         # the element keeps its ValueStart: large values are written back in chunks
         elem = element_from_event(event, vr, level.ds._ctx, creator)
         elem._raw = raw

@@ -5,8 +5,9 @@ Why this shape: the familiar API (``ds.PatientName``, ``ds[0x0010, 0x0010]``,
 their raw bytes (see :mod:`~dicomstream.collector._element`). Elements live in a dict
 keyed by tag, in the order they were read; iteration is in tag order, and a dataset
 whose file order was not tag order is still written back in file order while nothing
-was added. A tag read twice keeps the last element, as pydicom does; the shadowed one is
-written back before it while that tag is left alone.
+was added. A tag read twice keeps the last element, as pydicom does (silently, too);
+the shadowed one is written back where it was read while the last one is left alone
+(not replaced, deleted or given another value), so such a file still saves as read.
 
 Decoding state (byte order, character set) is kept per dataset — each sequence item has
 its own :class:`~dicomstream.collector._element.Context` linked to its parent's — never
@@ -21,7 +22,7 @@ in.
 
 from __future__ import annotations
 
-__all__ = ("Dataset", "FileMetaDataset")
+__all__ = ("Dataset", "FileMetaDataset", "Shadowed")
 
 import warnings
 from typing import TYPE_CHECKING, Any, overload
@@ -53,6 +54,32 @@ _SORTED, _FILE_ORDER, _MUST_SORT = 0, 1, 2
 _DICT_ATTRS = frozenset({"_dict", "_ctx", "_order", "_item_length", "_shadowed"})
 
 
+class Shadowed:
+    """Elements of a dataset read before a later one of the same tag, which won (see the
+    module docstring), and the file order to write them back in.
+
+    Attributes:
+        earlier: tag → (the element that won, the elements it shadows).
+        order: every element of the dataset as read, in file order, shadowed ones
+            included.
+    """
+
+    __slots__ = ("earlier", "order")
+
+    def __init__(self, order: list[DataElement],
+                 earlier: dict[int, tuple[DataElement, list[DataElement]]] | None = None
+                 ) -> None:
+        self.order = order
+        self.earlier = {} if earlier is None else earlier
+
+    def live(self, d: dict[int, DataElement]) -> set[int]:
+        """The ids of the shadowed elements to write back along with the elements ``d``
+        holds: those whose winner is still there, unchanged."""
+        return {id(e) for tag, (winner, earlier) in self.earlier.items()
+                if d.get(tag) is winner and (winner._vr == "SQ" or winner.is_unchanged())
+                for e in earlier}
+
+
 class Dataset:
     """A DICOM dataset (or sequence item): a mapping of tags to :class:`DataElement`.
 
@@ -66,7 +93,7 @@ class Dataset:
     _ctx: Context
     _order: int
     _item_length: int
-    _shadowed: dict[int, tuple[DataElement, list[DataElement]]] | None
+    _shadowed: Shadowed | None
     _start: DatasetStart | None
 
     def __init__(self, elements: Mapping[Any, DataElement] | None = None) -> None:
@@ -175,7 +202,7 @@ class Dataset:
         if tag == SPECIFIC_CHARACTER_SET:
             self._ctx.charset_elem = None
         if self._shadowed is not None:
-            self._shadowed.pop(tag, None)
+            self._shadowed.earlier.pop(tag, None)
 
     def __contains__(self, key: object) -> bool:
         try:
@@ -287,7 +314,7 @@ class Dataset:
             if d and self._order != _MUST_SORT and tag < next(reversed(d)):
                 self.__dict__["_order"] = _MUST_SORT
         elif self._shadowed is not None:
-            self._shadowed.pop(tag, None)
+            self._shadowed.earlier.pop(tag, None)
         if elem._vr == "SQ":
             if elem._value is UNSET:
                 elem.value  # noqa: B018 - decode a sequence written as UN before moving it
@@ -390,17 +417,16 @@ class Dataset:
             if elem is None:
                 continue
             callback(self, elem)
-            if recursive and tag in self._dict and elem._vr == "SQ":
-                for item in elem.value:
+            if recursive and tag in self._dict:
+                for item in elem._sequence() or ():
                     item.walk(callback, recursive)
 
     def iterall(self) -> Iterator[DataElement]:
         """Every element at every depth, depth first."""
         for elem in self:
             yield elem
-            if elem._vr == "SQ":
-                for item in elem.value:
-                    yield from item.iterall()
+            for item in elem._sequence() or ():
+                yield from item.iterall()
 
     def group_dataset(self, group: int) -> Dataset:
         """The elements of ``group``."""
@@ -455,6 +481,9 @@ class Dataset:
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.__dict__["_dict"] = dict(self._dict)
+        shadowed = self._shadowed
+        if shadowed is not None:  # its own: deleting a tag from the copy forgets it there
+            new.__dict__["_shadowed"] = Shadowed(shadowed.order, dict(shadowed.earlier))
         return new
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:

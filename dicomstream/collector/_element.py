@@ -50,6 +50,7 @@ from dicomstream.values import (
 
 if TYPE_CHECKING:
     from dicomstream.collector._deferred import DeferredValue
+    from dicomstream.collector._sequence import Sequence
     from dicomstream.events import Event
 
 SPECIFIC_CHARACTER_SET = 0x00080005
@@ -468,6 +469,15 @@ class DataElement:
             return True
         length = getattr(event, "length", None)
         return length == UNDEFINED_LENGTH
+
+    def _sequence(self) -> Sequence | None:
+        """The items if this is a sequence, else ``None``. A value written as UN whose
+        dictionary VR is SQ is decoded first: when its bytes are no sequence it stays UN
+        (so check this, not the VR, before iterating ``value``)."""
+        if self._vr != "SQ":
+            return None
+        value = self.value
+        return value if self._vr == "SQ" else None
 
     def is_unchanged(self) -> bool:
         """The raw bytes as read still hold the value."""

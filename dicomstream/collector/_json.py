@@ -20,7 +20,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from dicomstream.collector._element import DataElement
-from dicomstream.errors import DicomStreamWarning
+from dicomstream.errors import DicomStreamWarning, InvalidValueError
 from dicomstream.values import CODECS
 
 if TYPE_CHECKING:
@@ -34,11 +34,18 @@ _FLOAT_VRS = frozenset({"DS", "FD", "FL"})
 _VALUE_KEYS = ("Value", "InlineBinary", "BulkDataURI")
 
 
-def _number(vr: str, value: Any) -> Any:
-    if vr in _INT_VRS:
-        return int(value)
-    if vr in _FLOAT_VRS:
-        return float(value)
+def _number(vr: str, value: Any, key: str) -> Any:
+    """A JSON number. An IS or DS read as text that is no number ('1A', as ``dcmread``
+    keeps it, with a warning) has none: like pydicom, refuse it — with an
+    :class:`InvalidValueError` (a ``ValueError``) naming the element."""
+    try:
+        if vr in _INT_VRS:
+            return int(value)
+        if vr in _FLOAT_VRS:
+            return float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidValueError(f"{key}: {vr} value {value!r} is not a number, as DICOM "
+                                "JSON needs one") from exc
     return value
 
 
@@ -52,6 +59,7 @@ def _plain(value: Any) -> Any:
 def element_json(elem: DataElement, handler: Callable[[DataElement], str] | None,
                  threshold: int) -> dict[str, Any]:
     """One element's JSON object."""
+    items = elem._sequence()  # first: a value written as UN may turn out to be no sequence
     vr = elem.VR
     out: dict[str, Any] = {"vr": vr}
     if vr in _BYTES_VRS:
@@ -61,8 +69,8 @@ def element_json(elem: DataElement, handler: Callable[[DataElement], str] | None
             else:
                 out["InlineBinary"] = base64.b64encode(elem.value).decode("ascii")
         return out
-    if vr == "SQ":
-        out["Value"] = [to_json_dict(item, threshold, handler) for item in elem.value]
+    if items is not None:
+        out["Value"] = [to_json_dict(item, threshold, handler) for item in items]
         return out
     if elem.is_empty:
         return out
@@ -82,7 +90,8 @@ def element_json(elem: DataElement, handler: Callable[[DataElement], str] | None
     elif vr == "AT":
         out["Value"] = [format(int(v), "08X") for v in values]
     elif vr in _INT_VRS or vr in _FLOAT_VRS:
-        out["Value"] = [None if v is None else _number(vr, v) for v in values]
+        key = f"{elem._tag:08X}"
+        out["Value"] = [None if v is None else _number(vr, v, key) for v in values]
     else:
         out["Value"] = [_plain(v) for v in values]
     return out
@@ -95,6 +104,9 @@ def to_json_dict(ds: Dataset, bulk_data_threshold: int = 1024,
 
     With ``suppress_invalid_tags``, an element whose value cannot be converted is left
     out (with a warning) instead of raising.
+
+    Raises:
+        InvalidValueError: an IS or DS value that is not a number (as pydicom refuses it).
     """
     out: dict[str, Any] = {}
     for elem in ds:
@@ -189,7 +201,7 @@ class _Reader:
                               DicomStreamWarning, stacklevel=4)
                 return None
         if vr in _INT_VRS or vr in _FLOAT_VRS:
-            return _number(vr, value)
+            return _number(vr, value, key)
         return value
 
 

@@ -33,9 +33,10 @@ _LONG_VALUE_VRS = frozenset({"LT", "UC", "UT", "OB", "OD", "OF", "OL", "OV", "OW
 
 def repval(elem: DataElement) -> str:
     """How pydicom shows the value of ``elem`` (``DataElement.repval``)."""
+    seq = elem._sequence()
+    if seq is not None:
+        return repr(seq)
     vr = elem._vr
-    if vr == "SQ":
-        return repr(elem.value)
     if vr in _LONG_VALUE_VRS and not isinstance(elem._raw, bytes | memoryview | None):
         length = elem.length_hint()  # deferred or fragments: never read to display
         if length > _MAX_DISPLAY:
@@ -58,8 +59,8 @@ def _name(ds: Dataset, elem: DataElement) -> str:
 
 def _lines(ds: Dataset, indent: int, top_level_only: bool, out: list[str]) -> None:
     for elem in ds:
-        if elem._vr == "SQ":
-            seq = elem.value
+        seq = elem._sequence()
+        if seq is not None:
             out.append(sequence_line(elem._tag, _name(ds, elem), len(seq), indent))
             if not top_level_only:
                 for item in seq:

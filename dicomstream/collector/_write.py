@@ -129,14 +129,23 @@ def _emit_order(ds: Dataset) -> list[DataElement]:
         ds._sort()
     d = ds._dict
     shadowed = ds._shadowed
-    if not shadowed:
+    live = shadowed.live(d) if shadowed is not None else None
+    if not live:
         return list(d.values())
+    assert shadowed is not None
+    # the dataset's elements in their order, each shadowed one where it was read: before
+    # the first element that followed it in the file and is still there
+    order = shadowed.order
+    where = {id(e): i for i, e in enumerate(order)}
     out: list[DataElement] = []
-    for tag, elem in d.items():
-        entry = shadowed.get(tag)
-        if entry is not None and entry[0] is elem:
-            out.extend(entry[1])
+    done = 0
+    for elem in d.values():
+        i = where.get(id(elem), -1)
+        if i >= done:
+            out.extend(e for e in order[done:i] if id(e) in live)
+            done = i + 1
         out.append(elem)
+    out.extend(e for e in order[done:] if id(e) in live)
     return out
 
 

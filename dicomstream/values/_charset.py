@@ -152,17 +152,37 @@ def _resolve_term(term: str) -> _Term:
     if patched is not None and patched in _TERMS:
         warn_value(f"incorrect Specific Character Set term {term!r}, assuming {patched!r}")
         return _TERMS[patched]
-    if patched is None:
-        try:
-            codec = codecs.lookup(term).name
-        except LookupError:
-            pass
-        else:
-            warn_value(f"Specific Character Set term {term!r} is a Python codec name, "
-                       "not a DICOM defined term; using that codec")
-            return _Term(None, None, codec)
+    codec = _python_text_codec(term) if patched is None else None
+    if codec is not None:
+        warn_value(f"Specific Character Set term {term!r} is a Python codec name, "
+                   "not a DICOM defined term; using that codec")
+        return _Term(None, None, codec)
     warn_value(f"unknown Specific Character Set term {term!r}, using the default repertoire")
     return _TERMS[""]
+
+
+_CODEC_PROBE = bytes(range(256)) + b"A\\B^C=D"
+"""Bytes a Python codec taken for a term must decode (with replacement characters)."""
+
+
+def _python_text_codec(term: str) -> str | None:
+    """The Python codec ``term`` names, if it can stand in for a character set: a text
+    encoding that decodes any bytes and encodes any text (with replacement characters)
+    and leaves ``\\`` alone — not ``base64``, ``rot13``, ``idna``, ``punycode``,
+    ``undefined`` or ``unicode_escape``. A term that names none (or cannot be a codec
+    name at all: an embedded NUL) gives ``None``."""
+    try:
+        info = codecs.lookup(term)
+    except (LookupError, ValueError):  # ValueError: "embedded null character"
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name.endswith("escape"):
+        return None
+    try:
+        _CODEC_PROBE.decode(info.name, errors="replace")
+        "A^\u00e9\\\u4e2d".encode(info.name, errors="replace")
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        return None
+    return info.name
 
 
 @functools.lru_cache(maxsize=8192)

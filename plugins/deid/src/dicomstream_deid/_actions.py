@@ -99,6 +99,7 @@ def resolve_compound(code: str, iod_type: str | None) -> str:
 # -- dates -----------------------------------------------------------------------------
 
 _DA = re.compile(r"^(\d{4})(\d{2})(\d{2})$|^(\d{4})\.(\d{2})\.(\d{2})$")
+_TM = re.compile(r"\d{2}(?::?\d{2}(?::?\d{2}(?:\.\d{1,6})?)?)?")  # also ACR-NEMA's HH:MM:SS
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?([+-]\d{4})?$")
 
 
@@ -131,20 +132,24 @@ def _shift_dt(text: str, days: int) -> str | None:
     return out + (zone or "")
 
 
+def _shift_tm(text: str, days: int) -> str | None:
+    """A time is not moved (the offset is a whole number of days), only checked."""
+    return text if _TM.fullmatch(text) else None
+
+
 def shift_date_value(vr: str, text: str, days: int) -> str | None:
-    """``text`` (a whole DA or DT value: several values, ranges, partial DTs with UTC
-    offsets) with every date moved by ``days``; TM comes back unchanged (the offset is a
-    whole number of days). ``None`` when something in it is not a date."""
-    if vr == "TM" or days == 0:
-        return text
-    shift = _shift_da if vr == "DA" else _shift_dt
+    """``text`` (a whole DA, DT or TM value: several values, ranges, partial DTs with UTC
+    offsets) with every date moved by ``days``; times stay as they are (the offset is a
+    whole number of days). ``None`` when something in it is not a date or time (so
+    nothing that is not one is ever kept: the caller empties it)."""
+    shift = _shift_da if vr == "DA" else _shift_tm if vr == "TM" else _shift_dt
     values = []
     for value in text.split("\\"):
         value = value.strip(" \0")
         if not value:
             values.append("")
             continue
-        parts = value.split("-") if vr == "DA" or value.count("-") == 1 and \
+        parts = value.split("-") if vr != "DT" or value.count("-") == 1 and \
             not re.search(r"[+-]\d{4}$", value) else [value]
         shifted = []
         for part in parts:

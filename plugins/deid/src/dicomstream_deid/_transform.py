@@ -126,10 +126,13 @@ class ValueOps:
 
     def shift(self, vr: str, raw: bytes | memoryview) -> bytes | None:
         """S / C on dates: the value with every date moved by the patient's offset;
-        ``None`` if it holds something that is not a date (the caller empties it)."""
+        ``None`` if it holds something that is not a date or time — non-ASCII bytes
+        included (the caller empties it: the original is never kept)."""
         text = _text(raw)
         if vr not in _DATE_VRS or not text:
             return bytes(raw)
+        if not text.isascii():
+            return None
         shifted = shift_date_value(vr, text, self.date_offset)
         return None if shifted is None else _pad(shifted.encode("ascii"), vr)
 

@@ -326,8 +326,8 @@ class DeidStage(Stage):
                             learn and ev.vr in FREE_TEXT_VRS):  # type: ignore[attr-defined]
                         counts["X"] = counts.get("X", 0) + 1  # the common removal
                         continue
-                else:
-                    feed(ev)
+                elif act.code != "X":
+                    feed(ev)  # (not a sequence that goes: its end is never fed either)
                 self._apply(ev, cls, tag, path, act, kind, out)
             elif cls is SequenceEnd:
                 feed(ev)
@@ -439,7 +439,9 @@ class DeidStage(Stage):
         element = tag & 0xFFFF
         group = tag >> 16
         if 0x10 <= element <= 0xFF:  # a private creator
-            creator = bytes(ev.value).decode("latin-1").strip(" \0")  # type: ignore[attr-defined]
+            if type(ev) is not Element:  # a sequence, fragments, a huge value: no creator
+                return Act("X", "private:" + plan.private.source)
+            creator = bytes(ev.value).decode("latin-1").strip(" \0")
             if recipe.keeps_creator(creator, group):
                 return None
             if plan.private.code == "C" and (creator, group) in config.safe_private.creators:
@@ -546,9 +548,13 @@ class DeidStage(Stage):
             return ops.remap_uids(ev.value) if vr == "UI" else ev.value
         if code == "D":
             return ops.dummy(tag, vr, ctx.little_endian)
+        if code == "S" or (code == "C" and vr in _DATE_VRS):
+            shifted = ops.shift(vr, ev.value)
+            if shifted is None:  # never kept: it may be anything (a name, a UID…)
+                self._warnings.append(f"{format_tag(tag)}: not a date, emptied")
+                return b""
+            return shifted
         if code == "C":
-            if vr in _DATE_VRS:
-                return ops.shift(vr, ev.value) or b""
             if vr in FREE_TEXT_VRS:
                 return ops.clean(vr, ev.value, read, write)
             if tag >> 16 & 0xFF01 in (0x5000, 0x6000) and "graphics kept" not in \
@@ -556,12 +562,6 @@ class DeidStage(Stage):
                 self._warnings.append("overlay/curve graphics kept as they are (Clean "
                                       "Graphics cannot clean bitmaps): review them")
             return ev.value
-        if code == "S":
-            shifted = ops.shift(vr, ev.value)
-            if shifted is None:
-                self._warnings.append(f"{format_tag(tag)}: not a date, emptied")
-                return b""
-            return shifted
         if code == "P":
             key = self._patient_key if not ev.path else \
                 ops.decode_text(vr, ev.value, read)
