@@ -144,18 +144,23 @@ class FileSource:
                     _open_and_read, self.path, self.first_read)
         except OSError as exc:
             raise SourceError(f"cannot read {self.name}: {exc.strerror or exc}") from exc
-        if first:
-            yield first
-        if handle is None:
-            return
-        if _is_pipe(handle):
-            rest = self._pipe(handle)
-        elif self.inline:
-            rest = self._rest_inline(handle)
-        else:
-            rest = self._rest(handle)
-        async for chunk in rest:
-            yield chunk
+        try:
+            if first:
+                yield first
+            if handle is None:
+                return
+            if _is_pipe(handle):
+                rest = self._pipe(handle)
+            elif self.inline:
+                rest = self._rest_inline(handle)
+            else:
+                rest = self._rest(handle)
+            async for chunk in rest:
+                yield chunk
+        finally:
+            # Cancelled or abandoned right after the first chunk: nothing else closes it.
+            if handle is not None and not handle.closed:
+                handle.close()
 
     async def _pipe(self, handle: IO[bytes]) -> AsyncIterator[bytes]:
         """The chunks of a FIFO or socket as they arrive, waited for in the event loop.

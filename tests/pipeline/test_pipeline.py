@@ -105,6 +105,24 @@ async def test_inline_file_io_stays_cancellable(big_file: Path, tmp_path: Path) 
     assert leftovers(tmp_path) == []
 
 
+def _open_descriptors_of(path: Path) -> int:
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path.resolve()))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("inline", [True, False])
+async def test_source_abandoned_after_its_first_chunk_closes_its_file(
+        big_file: Path, inline: bool) -> None:
+    """A consumer cancelled right after the first chunk (the file is open, no later read
+    has started): closing the iterator closes the file, not the garbage collector."""
+    chunks = aiter(FileSource(big_file, inline=inline, chunk_size=64 * 1024))
+    await anext(chunks)
+    assert _open_descriptors_of(big_file) == 1
+    await chunks.aclose()  # type: ignore[attr-defined]
+    assert _open_descriptors_of(big_file) == 0
+
+
 @pytest.mark.asyncio
 async def test_failing_inline_sink_leaves_no_file(big_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.dcm"
