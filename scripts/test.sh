@@ -41,12 +41,21 @@ for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && plugin_args+=(-e "$p"); do
 
 # 3. Static checks.
 log "ruff"
-"$VENV/bin/ruff" check dicomstream tests scripts benchmarks examples plugins
+"$VENV/bin/ruff" check dicomstream tests scripts benchmarks examples plugins fuzz
 log "mypy (strict)"
 "$VENV/bin/mypy" dicomstream
 log "generated dictionary is current"
 "$VENV/bin/python" scripts/generate_dictionary.py --check
 
-# 4. Tests.
+# 4. Fuzz smoke run: each atheris target (parser, round trip, collector + deid) for 60 s
+#    on mutated corpus files; any crash, non-DicomStreamError or input slower than 1 s fails
+#    (long runs: fuzz/README.md). DICOMSTREAM_FUZZ_SECONDS=0 skips it for a quick local run.
+FUZZ_SECONDS=${DICOMSTREAM_FUZZ_SECONDS:-60}
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  log "fuzz smoke run (${FUZZ_SECONDS} s per target)"
+  "$VENV/bin/python" -m fuzz.run all --seconds "$FUZZ_SECONDS"
+fi
+
+# 5. Tests.
 log "pytest"
 exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -501,12 +501,16 @@ class Encoder:
             self._out.clear()
 
     def _write_meta(self, meta: list[Element], target: TransferSyntax, end: int) -> None:
+        """The meta group in the order it came; (0002,0000) holds the length of what
+        follows it (usually the whole rest of the group: it comes first)."""
         pack_short, pack_long = _SHORT[0], _LONGH[0]
+        before: list[bytes] = []  # elements ahead of (0002,0000): only in odd inputs
         body: list[bytes] = []
         group_length: Element | None = None
         for elem in meta:
-            if elem.tag == _META_GROUP_LENGTH:
+            if elem.tag == _META_GROUP_LENGTH and group_length is None:
                 group_length = elem
+                before, body = body, []
                 continue
             value = bytes(elem.value)
             if elem.tag == _TRANSFER_SYNTAX_UID and self._target is not None:
@@ -515,6 +519,7 @@ class Encoder:
             body.append(self._header(pack_short, pack_long, elem.tag, elem.vr, len(value)))
             body.append(value)
         content = b"".join(body)
+        self._out.extend(before)
         if group_length is not None and (group_length.vr != "UL" or len(group_length.value) != 4):
             # Not a group length one can write a number into: kept as it came.
             raw = bytes(group_length.value)
