@@ -33,9 +33,9 @@ step "dicomstream rewrite ... --set PatientName=ANON --set PatientID=ANON --remo
 "$DS" dump "$WORK/edited/CT000001.dcm" | grep -E "Transfer Syntax|Patient's Name|Patient ID|^\(00(09|19|29)" || true
 echo "report: $(wc -l < "$WORK/edited.jsonl") lines, e.g."; head -1 "$WORK/edited.jsonl"
 
-if "$DS" plugins | grep -q "anonymize"; then
+if "$DS" plugins | grep -c "anonymize" >/dev/null; then  # -c reads it all: no broken pipe
   step "dicomstream anonymize $WORK/ct $WORK/deid"
-  DICOMSTREAM_DEID_KEY=demo-key "$DS" anonymize "$WORK/ct" "$WORK/deid" --report "$WORK/deid.jsonl"
+  DICOMSTREAM_DEID_KEY=demo-key-not-a-secret-0123456789 "$DS" anonymize "$WORK/ct" "$WORK/deid" --report "$WORK/deid.jsonl"
   "$DS" dump "$WORK/deid/CT000001.dcm" | grep -E "Patient's Name|Patient ID|Study Instance UID|Patient Identity Removed" || true
 fi
 
