@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 REGRESSION_DIR = HERE / "fuzz_regressions"
 
 REGRESSIONS: dict[str, str] = {
-    # -- open when written (see fuzz/README.md) --
+    # -- fixed by f45a1b9 (parser/encoder), 3ce6cf8 (collector/deid) and 1691181 --
     "parser-corrupt-deflate-depends-on-chunking.bin":
         "a deflated dataset whose compressed stream is corrupt halfway: the error (its "
         "type, offset and the events before it) depends on how the input is chunked "
@@ -57,7 +57,8 @@ REGRESSIONS: dict[str, str] = {
         "when the input ends before 132 bytes, the rest still in _pending",
     "roundtrip-reserved-header-bytes-lost.bin":
         "an explicit VR SQ header whose two reserved bytes are 00 01: accepted without a "
-        "warning, but the events do not keep them and the re-encoding writes 00 00",
+        "warning, but the events did not keep them and the re-encoding wrote 00 00 (now "
+        "with a warning, which allows the re-encoding to differ)",
     "roundtrip-short-meta-group-length-rewritten.bin":
         "(0002,0000) UL with a 2-byte value: accepted without a warning, but re-encoded "
         "as a 4-byte UL (the fuzzer found it as (0002,0000) written with VR SQ, "
@@ -89,7 +90,7 @@ REGRESSIONS: dict[str, str] = {
         "(0009,0010), a private creator's place, holding an empty SQ, de-identified with "
         "retain-safe-private: AttributeError ('SequenceStart' object has no attribute "
         "'value') in DeidStage._private (also with encapsulated fragments: FragmentsStart)",
-    # -- fixed by 0b12f42 (parser fixes from the malformed corpus) --
+    # -- fixed by 0b12f42 (parser fixes from the malformed corpus), found at the same time --
     "parser-no-syntax-after-meta-ends-silently.bin":
         "preamble, DICM, then 8 bytes that are neither meta elements nor a dataset "
         "header: the parser ended without an error, a DatasetStart or a DatasetEnd "
