@@ -184,7 +184,11 @@ class Parser(InputBuffer):
     def next_event(self) -> Event | NeedData:
         """The next event, or ``NEED_DATA`` when more input is needed first."""
         if not self._out:
-            self._run()
+            try:
+                self._run()
+            except ParseError:
+                if not self._out:
+                    raise
             if not self._out:
                 return NEED_DATA
         self._raw_valid = False  # events leave one by one: no batch holds the stretch
@@ -201,8 +205,16 @@ class Parser(InputBuffer):
         """Some of the events :meth:`events` would give: a batch holding at most about
         :data:`~dicomstream.parser.MAX_BATCH_INFLATED` bytes of inflated data (any other
         input comes whole). Call until it returns ``[]``; streaming consumers use this so
-        memory stays bounded on deflated datasets."""
-        self._run()
+        memory stays bounded on deflated datasets.
+
+        Bad input: the events before the problem come first, then the next call raises
+        the error — so what precedes an error never depends on how the input was split."""
+        try:
+            self._run()
+        except ParseError:
+            if not self._out:
+                raise
+            self._raw_valid = False  # a batch cut by an error: encode it event by event
         pending = self._out
         if self._raw_valid and len(pending) > self._raw_from \
                 and self._state is not State.VALUE and len(self._stack) == self._raw_depth \
@@ -467,7 +479,10 @@ class Parser(InputBuffer):
         out = self._out.append
         stack = self._stack
         threshold = self._threshold
-        source_size = None if self._inflater is not None else self._source_size
+        # Lenient: a length past the end of the source is a truncation like any other
+        # (read what is there, warn at the end), not an error up front.
+        source_size = None if self._inflater is not None or self._lenient \
+            else self._source_size
         buf, pos, base = self._buf, self._pos, self._base
         n = len(buf)
         top = stack[-1]
@@ -703,7 +718,7 @@ class Parser(InputBuffer):
             raise ContainerOverrunError(
                 f"{what} runs {end - limit} bytes past its container", offset=offset,
                 path=self._error_path(top, tag))
-        if self._source_size is not None and self._inflater is None \
+        if self._source_size is not None and self._inflater is None and not self._lenient \
                 and end > self._source_size:
             raise LengthExceedsSourceError(f"{what} runs past the end of the input",
                                            offset=offset, path=self._error_path(top, tag))
