@@ -318,7 +318,10 @@ class DataElement:
 
     @property
     def VR(self) -> str:  # noqa: N802 - pydicom's spelling
-        """The value representation (``"SQ"`` for sequences, also those written as UN)."""
+        """The value representation (``"SQ"`` for sequences, also those written as UN;
+        a value written as UN whose bytes turn out to be no sequence is ``"UN"``)."""
+        if self._vr == "SQ":
+            self._sequence()  # decides SQ or UN for a value written as UN
         return self._vr
 
     @VR.setter
@@ -528,7 +531,9 @@ class DataElement:
             return True
         if not isinstance(other, DataElement):
             return NotImplemented
-        if self._tag != other._tag or self._vr != other._vr:
+        if self._tag != other._tag:
+            return False
+        if self._vr != other._vr and (self.VR != other.VR):  # .VR settles SQ-or-UN
             return False
         raw = self._raw
         if self._event is not None and other._event is not None \
