@@ -158,7 +158,7 @@ class FileSource:
             async for chunk in rest:
                 yield chunk
         finally:
-            # Cancelled or abandoned right after the first chunk: nothing else closes it.
+            # Every way out — the end, an error, a cancel, abandoned after the first chunk.
             if handle is not None and not handle.closed:
                 handle.close()
 
@@ -170,36 +170,30 @@ class FileSource:
         would hang until the writer sends more or goes away.
         """
         fd = handle.fileno()
-        try:
-            os.set_blocking(fd, False)
-            while True:
-                try:
-                    chunk = os.read(fd, self.chunk_size)
-                except BlockingIOError:
-                    await anyio.wait_readable(fd)
-                    continue
-                except OSError as exc:
-                    raise SourceError(f"cannot read {self.name}: {exc}") from exc
-                if not chunk:
-                    return
-                yield chunk
-        finally:
-            handle.close()
+        os.set_blocking(fd, False)
+        while True:  # __aiter__ closes the handle
+            try:
+                chunk = os.read(fd, self.chunk_size)
+            except BlockingIOError:
+                await anyio.wait_readable(fd)
+                continue
+            except OSError as exc:
+                raise SourceError(f"cannot read {self.name}: {exc}") from exc
+            if not chunk:
+                return
+            yield chunk
 
     async def _rest_inline(self, handle: IO[bytes]) -> AsyncIterator[bytes]:
-        """The chunks after the first, read in the calling thread."""
-        try:
-            while True:
-                await anyio.lowlevel.checkpoint()  # stays cancellable between reads
-                try:
-                    chunk = handle.read(self.chunk_size)
-                except OSError as exc:
-                    raise SourceError(f"cannot read {self.name}: {exc}") from exc
-                if not chunk:
-                    return
-                yield chunk
-        finally:
-            handle.close()
+        """The chunks after the first, read in the calling thread (__aiter__ closes)."""
+        while True:
+            await anyio.lowlevel.checkpoint()  # stays cancellable between reads
+            try:
+                chunk = handle.read(self.chunk_size)
+            except OSError as exc:
+                raise SourceError(f"cannot read {self.name}: {exc}") from exc
+            if not chunk:
+                return
+            yield chunk
 
     async def _rest(self, handle: IO[bytes]) -> AsyncIterator[bytes]:
         """The chunks after the first, through aiofiles (asyncio) or anyio (trio)."""
