@@ -23,6 +23,8 @@ from __future__ import annotations
 __all__ = ("Context", "DataElement", "Tag", "normalize_value")
 
 import datetime as _dt
+import math
+import struct
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -483,11 +485,27 @@ class DataElement:
         return value if self._vr == "SQ" else None
 
     def is_unchanged(self) -> bool:
-        """The raw bytes as read still hold the value."""
+        """The raw bytes as read still hold the value.
+
+        A multi-valued element decoded since is compared with the copy taken when it was
+        decoded, item by item, floats bit for bit: a NaN left in place (or brought back
+        by a pickle or a copy as another ``float``) is unchanged, a NaN with another
+        payload or ``-0.0`` in place of ``0.0`` is a change.
+        """
         if self._event is None:
             return False
         snapshot = self._snapshot
-        return snapshot is None or self._value == snapshot
+        return snapshot is None or _same_items(self._value, snapshot)
+
+    def _raw_holds_value(self) -> bool:
+        """The raw bytes as read are this element's value: read, not set since (a
+        decoded sequence does not count: its items may have changed)."""
+        if self._event is None or not isinstance(self._raw, bytes | memoryview):
+            return False
+        if self._value is UNSET:
+            return True
+        snapshot = self._snapshot
+        return self._vr != "SQ" and (snapshot is None or _same_items(self._value, snapshot))
 
     @property
     def VM(self) -> int:  # noqa: N802 - pydicom's spelling
@@ -527,6 +545,19 @@ class DataElement:
     # -- comparison and display ----------------------------------------------------------
 
     def __eq__(self, other: object) -> bool:
+        """Same tag, same VR and equal values, as pydicom compares elements — except
+        that a NaN equals a NaN (pydicom's ``float("nan") != float("nan")`` would make
+        an element with a NaN value unequal to itself, and a dataset unequal to the same
+        file read again).
+
+        Two elements whose raw bytes as read still hold their values (see
+        :meth:`is_unchanged`) are equal when those bytes are, in the same byte order and
+        character set, without decoding; otherwise the values are compared: with ``==``,
+        but two ``float`` NaNs (any sign or payload, also as items of a multi-valued
+        element) count as equal, as with ``numpy.array_equal(..., equal_nan=True)``.
+        So equal raw bytes always mean equal elements, decoded or not, and unequal raw
+        bytes may still mean equal values (``"1.0"`` and ``"1"`` for DS).
+        """
         if self is other:
             return True
         if not isinstance(other, DataElement):
@@ -535,12 +566,10 @@ class DataElement:
             return False
         if self._vr != other._vr and (self.VR != other.VR):  # .VR settles SQ-or-UN
             return False
-        raw = self._raw
-        if self._event is not None and other._event is not None \
-                and isinstance(raw, bytes | memoryview) and raw == other._raw \
-                and self._value is UNSET and other._value is UNSET and self._same_context(other):
+        if self._raw_holds_value() and other._raw_holds_value() \
+                and self._raw == other._raw and self._same_context(other):
             return True
-        return bool(self.value == other.value)
+        return _values_equal(self.value, other.value)
 
     def _same_context(self, other: DataElement) -> bool:
         a, b = self._ctx, other._ctx
@@ -606,6 +635,41 @@ class DataElement:
         for slot in DataElement.__slots__:
             setattr(new, slot, getattr(self, slot))
         return new
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _values_equal(a: Any, b: Any) -> bool:
+    """``a == b`` for element values, but two ``float`` NaNs are equal (also as items
+    of lists): what :meth:`DataElement.__eq__` compares values with."""
+    if a == b:
+        return True
+    if isinstance(a, float):
+        return _is_nan(a) and _is_nan(b)
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return all(x == y or (_is_nan(x) and _is_nan(y)) for x, y in zip(a, b, strict=True))
+    return False
+
+
+_DOUBLE = struct.Struct("<d")
+
+
+def _same_items(value: Any, snapshot: list[Any]) -> bool:
+    """A decoded list still the copy taken when it was decoded: each item the same
+    object or equal to it — floats bit for bit (see :meth:`DataElement.is_unchanged`)."""
+    if not isinstance(value, list) or len(value) != len(snapshot):
+        return False
+    for a, b in zip(value, snapshot, strict=True):
+        if a is b:
+            continue
+        if isinstance(a, float) and isinstance(b, float):
+            if _DOUBLE.pack(a) != _DOUBLE.pack(b):
+                return False
+        elif a != b:
+            return False
+    return True
 
 
 def element_from_event(event: Element | ValueStart, vr: str, ctx: Context,
