@@ -30,7 +30,6 @@ __all__ = (
 )
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +44,6 @@ SOURCES = "dicomstream.sources"
 SINKS = "dicomstream.sinks"
 COMMANDS = "dicomstream.commands"
 GROUPS = (STAGES, SOURCES, SINKS, COMMANDS)
-
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
-
 
 @dataclass(frozen=True)
 class PluginInfo:
@@ -114,8 +110,13 @@ def load(group: str, name: str) -> Any:
 
 def url_scheme(text: str) -> str | None:
     """The scheme of a URL such as ``s3://bucket/key``; ``None`` for plain paths."""
-    m = _SCHEME.match(text)
-    return m.group(1).lower() if m else None
+    scheme, sep, _ = text.partition("://")
+    # RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) — checked without ``re``,
+    # which this module would otherwise compile at import, on every CLI start.
+    if not sep or not scheme.isascii() or not scheme[:1].isalpha() \
+            or not scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        return None
+    return scheme.lower()
 
 
 def open_source_url(url: str, **options: Any) -> Any | None:

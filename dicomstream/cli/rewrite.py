@@ -109,6 +109,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 def build_stage_factory(args: argparse.Namespace) -> Callable[[], list[Stage]] | None:
     """A factory of fresh stage instances (one set per input) from the options."""
+    if not (args.set or args.delete or args.remove_private or args.stop_before_pixels
+            or args.stage):
+        return None  # the identity rewrite: not even the stages' modules are needed
     from dicomstream.stages import build_cli_stages
 
     return build_cli_stages(sets=args.set, deletes=args.delete,

@@ -31,9 +31,9 @@ from __future__ import annotations
 __all__ = ("FileSink", "FileSource", "temporary_path_for")
 
 import asyncio
+import contextlib
 import itertools
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -58,17 +58,23 @@ TEMP_SUFFIX = ".dicomstream-tmp"
 
 
 _SERIAL = itertools.count()
-_RUN = secrets.token_hex(3)  # one random draw per process: os.urandom is slow on some VMs
+_RUN = os.urandom(3).hex()  # one random draw per process (not `secrets`: ~10 ms to import)
 
 
 def temporary_path_for(target: Path) -> Path:
     """A unique temporary path in the target's directory (so rename is atomic): unique
     across processes (pid and a random run tag) and within one (a counter)."""
-    return target.with_name(
-        f".{target.name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
+    return Path(_temporary_name(os.fspath(target)))
 
 
-def _open_and_read(path: Path, size: int) -> tuple[IO[bytes] | None, int | None, bytes]:
+def _temporary_name(target: str) -> str:
+    """:func:`temporary_path_for` on strings (the per-file path of bulk runs: pathlib
+    costs tens of microseconds a file there)."""
+    head, name = os.path.split(target)
+    return os.path.join(head, f".{name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
+
+
+def _open_and_read(path: str, size: int) -> tuple[IO[bytes] | None, int | None, bytes]:
     """Open ``path``; for a regular file, read up to ``size`` bytes at once. Returns the
     handle (``None`` when the file was read whole and closed), its size and the bytes."""
     f = open(path, "rb")  # noqa: SIM115 - closed below or by the caller
@@ -128,20 +134,24 @@ class FileSource:
                  inline: bool = False) -> None:
         self.inline = inline
         self.inline_small = inline_small or inline
-        self.path = Path(path)
-        self.name = str(path)
+        self.name = self._fspath = os.fspath(path)
         self.chunk_size = chunk_size
         self.first_read = max(first_read, chunk_size)
         self.size: int | None = None
         """Known once iteration has started (the file is stat-ed with the first read)."""
 
+    @property
+    def path(self) -> Path:
+        """The file."""
+        return Path(self._fspath)
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             if self.inline_small:
-                handle, self.size, first = _open_and_read(self.path, self.first_read)
+                handle, self.size, first = _open_and_read(self._fspath, self.first_read)
             else:
                 handle, self.size, first = await anyio.to_thread.run_sync(
-                    _open_and_read, self.path, self.first_read)
+                    _open_and_read, self._fspath, self.first_read)
         except OSError as exc:
             raise SourceError(f"cannot read {self.name}: {exc.strerror or exc}") from exc
         try:
@@ -212,18 +222,18 @@ class FileSource:
                 await anyio.to_thread.run_sync(handle.close)
 
 
-_KNOWN_DIRS: set[Path] = set()
+_KNOWN_DIRS: set[str] = set()
 """Directories this process has made or seen: a bulk run writes many files per folder."""
 
 
-def _make_parent(target: Path, *, again: bool = False) -> None:
-    parent = target.parent
+def _make_parent(target: str, *, again: bool = False) -> None:
+    parent = os.path.dirname(target) or "."
     if again or parent not in _KNOWN_DIRS:
-        parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(parent, exist_ok=True)
         _KNOWN_DIRS.add(parent)
 
 
-def _create(tmp: Path, target: Path, make_parents: bool) -> IO[bytes]:
+def _create(tmp: str, target: str, make_parents: bool) -> IO[bytes]:
     """Open the temporary file, making the directory if needed (the cache of known
     directories may be stale when a tree was removed meanwhile)."""
     if make_parents:
@@ -237,19 +247,24 @@ def _create(tmp: Path, target: Path, make_parents: bool) -> IO[bytes]:
         return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
 
 
-def _write_small(tmp: Path, target: Path, parts: list[bytes], make_parents: bool) -> None:
+def _write_small(tmp: str, target: str, parts: list[bytes], make_parents: bool) -> None:
     try:
         with _create(tmp, target, make_parents) as f:
             f.writelines(parts)
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
         raise
 
 
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
-def _finish(handle: IO[bytes], parts: list[bytes], tmp: Path, target: Path) -> None:
+
+
+def _finish(handle: IO[bytes], parts: list[bytes], tmp: str, target: str) -> None:
     try:
         handle.writelines(parts)
         handle.close()
@@ -259,7 +274,7 @@ def _finish(handle: IO[bytes], parts: list[bytes], tmp: Path, target: Path) -> N
         raise
 
 
-def _discard(handle: IO[bytes] | None, tmp: Path) -> None:
+def _discard(handle: IO[bytes] | None, tmp: str) -> None:
     """Close ``handle`` and delete ``tmp`` whatever closing says: closing flushes what is
     still buffered, which fails again when the write failed for a full disk (ENOSPC) —
     the file is deleted all the same (the fd is closed even when the flush fails)."""
@@ -269,7 +284,7 @@ def _discard(handle: IO[bytes] | None, tmp: Path) -> None:
     except OSError:
         pass  # the output is being thrown away; its write error is already raised
     finally:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
 
 
 WRITE_BUFFER_SIZE = 1024 * 1024
@@ -293,17 +308,21 @@ class FileSink:
                  inline: bool = False) -> None:
         self.inline = inline
         self._inline_small = inline_small or inline
-        self.path = Path(path)
-        self.name = str(path)
+        self.name = self._fspath = os.fspath(path)
         self._buffer_size = buffer_size
         self._make_parents = make_parents
-        self._tmp = temporary_path_for(self.path)
+        self._tmp = _temporary_name(self._fspath)
         self._parts: list[bytes] = []
         self._buffered = 0
         self._handle: IO[bytes] | None = None
         self._afile: Any = None
         self._done = False
         self.bytes_written = 0
+
+    @property
+    def path(self) -> Path:
+        """The destination."""
+        return Path(self._fspath)
 
     async def write(self, data: bytes | memoryview) -> None:
         if self._done:
@@ -321,7 +340,7 @@ class FileSink:
         if self.inline:
             try:
                 if self._handle is None:
-                    self._handle = _create(self._tmp, self.path, self._make_parents)
+                    self._handle = _create(self._tmp, self._fspath, self._make_parents)
                 self._handle.writelines(parts)
             except OSError as exc:
                 await self.abort()
@@ -331,7 +350,7 @@ class FileSink:
         try:
             if self._handle is None:
                 self._handle = await anyio.to_thread.run_sync(
-                    _create, self._tmp, self.path, self._make_parents)
+                    _create, self._tmp, self._fspath, self._make_parents)
                 self._afile = _async_file(self._handle)
             await self._afile.writelines(parts)  # no join: views are written as they are
         except OSError as exc:
@@ -343,16 +362,16 @@ class FileSink:
             return
         try:
             if self._handle is None and self._inline_small:
-                _write_small(self._tmp, self.path, self._parts, self._make_parents)
+                _write_small(self._tmp, self._fspath, self._parts, self._make_parents)
             elif self.inline:
                 assert self._handle is not None
-                _finish(self._handle, self._parts, self._tmp, self.path)
+                _finish(self._handle, self._parts, self._tmp, self._fspath)
             elif self._handle is None:
-                await anyio.to_thread.run_sync(_write_small, self._tmp, self.path, self._parts,
+                await anyio.to_thread.run_sync(_write_small, self._tmp, self._fspath, self._parts,
                                                self._make_parents)
             else:
                 await anyio.to_thread.run_sync(_finish, self._handle, self._parts, self._tmp,
-                                               self.path)
+                                               self._fspath)
         except OSError as exc:
             self._done = True
             raise SinkError(f"cannot write {self.name}: {exc.strerror or exc}") from exc
