@@ -332,6 +332,9 @@ class Encoder:
         pack_long = _LONGH[0]
         pack_implicit = _IMPL[0]
         for event in events:
+            if type(event) is Element and self._meta is not None and event[0] >> 16 == 0x0002:
+                self._meta.append(event)  # file meta: written at DatasetStart
+                continue
             # Fast path: an element in a little endian dataset or item, no byte swapping.
             if type(event) is Element and self._meta is None and self._frames and \
                     not self._drop_group_lengths:
@@ -504,19 +507,29 @@ class Encoder:
         """The meta group in the order it came; (0002,0000) holds the length of what
         follows it (usually the whole rest of the group: it comes first)."""
         pack_short, pack_long = _SHORT[0], _LONGH[0]
+        vr_bytes = _VR_BYTES
         before: list[bytes] = []  # elements ahead of (0002,0000): only in odd inputs
         body: list[bytes] = []
         group_length: Element | None = None
+        new_uid = None
+        if self._target is not None:
+            new_uid = target.uid.encode()
+            new_uid += b"\x00" * (len(new_uid) & 1)
         for elem in meta:
-            if elem.tag == _META_GROUP_LENGTH and group_length is None:
+            tag, vr, value = elem.tag, elem.vr, elem.value
+            if tag == _META_GROUP_LENGTH and group_length is None:
                 group_length = elem
                 before, body = body, []
                 continue
-            value = bytes(elem.value)
-            if elem.tag == _TRANSFER_SYNTAX_UID and self._target is not None:
-                uid = target.uid.encode()
-                value = uid + b"\x00" * (len(uid) & 1)
-            body.append(self._header(pack_short, pack_long, elem.tag, elem.vr, len(value)))
+            value = bytes(value)
+            if tag == _TRANSFER_SYNTAX_UID and new_uid is not None:
+                value = new_uid
+            n = len(value)
+            vrb = vr_bytes.get(vr)
+            if vrb is not None and n <= 0xFFFF and vr not in _LONG:  # the usual header
+                body.append(pack_short(tag >> 16, tag & 0xFFFF, vrb, n))
+            else:
+                body.append(self._header(pack_short, pack_long, tag, vr, n))
             body.append(value)
         content = b"".join(body)
         self._out.extend(before)

@@ -36,24 +36,27 @@ _VALID_VRS = frozenset(str(v.value) for v in VR)
 
 
 class Frame:
-    """One open container."""
+    """One open container. The parser makes one per sequence and item (tens per file),
+    so construction is kept to plain stores."""
 
-    __slots__ = ("creators", "end", "implicit", "index", "kind", "limit", "little",
-                 "lut_first", "offset", "parent", "path", "pixel_rep", "tag", "vr")
+    __slots__ = ("creators", "end", "hard", "implicit", "index", "kind", "limit", "little",
+                 "lut_first", "parent", "path", "pixel_rep", "tag", "vr")
 
     def __init__(self, kind: int, tag: int, vr: str, end: int | None, limit: int | None,
-                 path: TagPath, index: int, implicit: bool, little: bool, offset: int,
+                 hard: int | None, path: TagPath, index: int, implicit: bool, little: bool,
                  parent: Frame | None) -> None:
         self.kind = kind
         self.tag = tag
         self.vr = vr
         self.end = end  # absolute offset just past the container (defined length)
         self.limit = limit  # nearest defined end among this frame and its ancestors
+        # ``limit`` or the end of the source when that comes first and a length past it is
+        # an error (strict, not deflated): nothing inside may run past it.
+        self.hard = hard
         self.path = path  # items: path of the contents; sequences: where they sit
         self.index = index  # items: own index; sequences/fragments: next child index
         self.implicit = implicit
         self.little = little
-        self.offset = offset
         self.parent = parent
         self.creators: dict[int, str] | None = None
         self.pixel_rep: int | None = None

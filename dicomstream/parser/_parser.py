@@ -21,7 +21,7 @@ __all__ = ("Parser", "parse_bytes")
 import warnings
 from collections import deque
 from struct import Struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from dicomstream.errors import (
     ContainerOverrunError,
@@ -102,6 +102,20 @@ _VR_STR: dict[bytes, str] = {v.value.encode(): str(v.value) for v in VR}
 _LONG = LONG_LENGTH_VRS
 # VRs with a 2-byte length in explicit VR (never a container): the fast loop's VRs.
 _SHORT_VR: dict[bytes, str] = {b: vr for b, vr in _VR_STR.items() if vr not in _LONG}
+# The fast loop reads the VR as a number: looking up a small int costs a fraction of
+# hashing the two fresh bytes of a ``2s`` field, once per element.
+_FAST_LE = Struct("<HHHH")
+_FAST_BE = Struct(">HHHH")
+_SHORT_VR_LE = {int.from_bytes(b, "little"): vr for b, vr in _SHORT_VR.items()}
+_SHORT_VR_BE = {int.from_bytes(b, "big"): vr for b, vr in _SHORT_VR.items()}
+# (implicit VR, little endian) -> element header struct, 4-byte length struct, and the
+# explicit VR fast loop's header struct and short VRs (unused in implicit VR).
+_STRUCTS: dict[tuple[bool, bool], tuple[Struct, Struct, Struct, dict[int, str]]] = {
+    (False, True): (_EXPLICIT_LE, _UL_LE, _FAST_LE, _SHORT_VR_LE),
+    (False, False): (_EXPLICIT_BE, _UL_BE, _FAST_BE, _SHORT_VR_BE),
+    (True, True): (_IMPLICIT_LE, _UL_LE, _FAST_LE, _SHORT_VR_LE),
+    (True, False): (_IMPLICIT_BE, _UL_BE, _FAST_BE, _SHORT_VR_BE),
+}
 # Implicit VR: tags whose VR depends on nothing but the tag (public, unambiguous, not a
 # sequence, not noted), filled as they are met; the fast loop reads these.
 _PLAIN_IMPLICIT: dict[int, str] = {}
@@ -160,6 +174,7 @@ class Parser(InputBuffer):
         self._error: ParseError | None = None
         self._out: deque[Event] = deque()
         self._stack: list[_Frame] = []
+        self._cap: int | None = None  # see _begin_dataset
         self._depth = 0
         self._meta_ts: str | None = None
         self._meta_end: int | None = None  # where (0002,0000) says the meta group ends
@@ -287,7 +302,7 @@ class Parser(InputBuffer):
         buf, pos = self._buf, self._pos
         avail = len(buf) - pos
         if avail >= 132 and buf[pos + 128:pos + 132] == b"DICM":
-            self._out.append(Preamble(buf[pos:pos + 128], self._base + pos))
+            self._out.append(_new(Preamble, (buf[pos:pos + 128], self._base + pos)))
             self._pos = pos + 132
             self._set_state(State.META)
             return True
@@ -302,9 +317,28 @@ class Parser(InputBuffer):
         return True
 
     def _parse_meta(self) -> bool:
-        out = self._out
+        append = self._out.append
         while True:
-            if not self._ensure(8):
+            # The usual element first, in a tight loop: explicit VR with a 2-byte length
+            # (so within _META_VALUE_LIMIT), whole in the buffer. Anything else is left to
+            # the general code below, which sees it as if this loop did not exist.
+            buf, pos, base = self._buf, self._pos, self._base
+            n = len(buf)
+            while pos + 8 <= n:
+                group, elem, vrc, length = _FAST_LE.unpack_from(buf, pos)
+                vr = _SHORT_VR_LE.get(vrc)
+                stop = pos + 8 + length
+                if vr is None or group != 0x0002 or stop > n:
+                    break
+                tag = 0x00020000 | elem
+                value = buf[pos + 8:stop]
+                append(_new(Element, (tag, vr, length, value, base + pos, ())))
+                if tag == 0x00020000 or tag == _TRANSFER_SYNTAX_UID:
+                    self._note_meta(tag, length, value, base + pos + 8)
+                pos = stop
+            self._pos = pos
+            # ``_ensure`` only when the buffer is short: usually it holds the whole group.
+            if n - pos < 8 and not self._ensure(8):
                 if not self._input_exhausted():
                     return False
                 unread = self._unread()
@@ -330,12 +364,13 @@ class Parser(InputBuffer):
                 vr = dictionary_vr(tag)
                 header = 8
             elif vr in _LONG:
-                if not self._ensure(12):
-                    if self._input_exhausted():
-                        raise TruncatedError("input ends inside a file meta header",
-                                             offset=offset)
-                    return False
-                buf, pos = self._buf, self._pos
+                if len(buf) - pos < 12:
+                    if not self._ensure(12):
+                        if self._input_exhausted():
+                            raise TruncatedError("input ends inside a file meta header",
+                                                 offset=offset)
+                        return False
+                    buf, pos = self._buf, self._pos
                 length = _UL_LE.unpack_from(buf, pos + 8)[0]
                 header = 12
             else:
@@ -345,12 +380,13 @@ class Parser(InputBuffer):
                 raise InvalidLengthError(
                     f"file meta element {format_path((), tag)} declares {length} bytes",
                     offset=offset)
-            if not self._ensure(header + length):
-                if self._input_exhausted():
-                    raise TruncatedError("input ends inside a file meta element",
-                                         offset=offset, path=format_path((), tag))
-                return False
-            buf, pos = self._buf, self._pos
+            if len(buf) - pos < header + length:
+                if not self._ensure(header + length):
+                    if self._input_exhausted():
+                        raise TruncatedError("input ends inside a file meta element",
+                                             offset=offset, path=format_path((), tag))
+                    return False
+                buf, pos = self._buf, self._pos
             if implicit_meta:
                 # Some writers put the meta group in implicit VR: read it that way. The
                 # events re-encode it in explicit VR, as the standard wants: say so.
@@ -359,12 +395,16 @@ class Parser(InputBuffer):
             elif header == 12 and buf[pos + 6:pos + 8] != b"\0\0":
                 self._reserved_warning(tag, offset, buf[pos + 6:pos + 8])
             value = buf[pos + header:pos + header + length]
-            out.append(_new(Element, (tag, vr, length, value, offset, ())))
-            if tag == 0x00020000 and length == 4:
-                self._meta_end = offset + header + 4 + _UL_LE.unpack_from(value)[0]
-            if tag == _TRANSFER_SYNTAX_UID:
-                self._meta_ts = value.decode("ascii", "replace").rstrip("\x00 ")
+            append(_new(Element, (tag, vr, length, value, offset, ())))
+            self._note_meta(tag, length, value, offset + header)
             self._pos = pos + header + length
+
+    def _note_meta(self, tag: int, length: int, value: bytes, value_offset: int) -> None:
+        """Remember where (0002,0000) says the group ends, and the transfer syntax."""
+        if tag == 0x00020000 and length == 4:
+            self._meta_end = value_offset + 4 + _UL_LE.unpack_from(value)[0]
+        if tag == _TRANSFER_SYNTAX_UID:
+            self._meta_ts = value.decode("ascii", "replace").rstrip("\x00 ")
 
     def _check_meta_complete(self) -> None:
         """The input ended after a meta element: fine if the group is as long as its
@@ -417,11 +457,15 @@ class Parser(InputBuffer):
             ts = detected
         self.transfer_syntax = ts
         offset = self._base + self._pos
-        self._out.append(DatasetStart(ts.uid, offset, has_meta))
+        self._out.append(_new(DatasetStart, (ts.uid, offset, has_meta)))
         if ts.deflated:
             self._start_inflating(max_ratio=self._max_ratio, max_size=self._max_inflated)
-        self._stack = [_Frame(_ITEM, 0, "", None, None, (), -1, ts.implicit_vr,
-                              ts.little_endian, offset, None)]
+        # Lenient: a length past the end of the source is a truncation like any other
+        # (read what is there, warn at the end), not an error up front; deflated: the
+        # source size counts compressed bytes.
+        self._cap = None if self._inflater is not None or self._lenient else self._source_size
+        self._stack = [_Frame(_ITEM, 0, "", None, None, self._cap, (), -1, ts.implicit_vr,
+                              ts.little_endian, None)]
         self._raw_restart(len(self._out))
         return True
 
@@ -479,24 +523,20 @@ class Parser(InputBuffer):
         out = self._out.append
         stack = self._stack
         threshold = self._threshold
-        # Lenient: a length past the end of the source is a truncation like any other
-        # (read what is there, warn at the end), not an error up front.
-        source_size = None if self._inflater is not None or self._lenient \
-            else self._source_size
+        source_size = self._cap
         buf, pos, base = self._buf, self._pos, self._base
         n = len(buf)
         top = stack[-1]
         cached: _Frame | None = None
-        # Locals describing ``top``, refreshed whenever the open container changes.
+        # Locals describing ``top``, refreshed whenever the open container changes (the
+        # header structs only when its encoding differs: a sequence written as UN).
         t_end: int | None = None
-        implicit = little = False
+        implicit, little = top.implicit, top.little
+        header_struct, ul, fast_struct, short_vr = _STRUCTS[implicit, little]
         kind = _ITEM
         path: TagPath = ()
-        header_struct = _EXPLICIT_LE
-        ul = _UL_LE
         hard_limit: int | None = None
         fast = False
-        short_vr = _SHORT_VR
         plain_implicit = _PLAIN_IMPLICIT
         whole_short = threshold >= 0xFFFF  # 2-byte lengths: every such value comes whole
         element = Element
@@ -504,19 +544,12 @@ class Parser(InputBuffer):
             if top is not cached:
                 cached = top
                 t_end = top.end
-                implicit = top.implicit
-                little = top.little
                 kind = top.kind
                 path = top.path
-                if implicit:
-                    header_struct = _IMPLICIT_LE if little else _IMPLICIT_BE
-                else:
-                    header_struct = _EXPLICIT_LE if little else _EXPLICIT_BE
-                ul = _UL_LE if little else _UL_BE
-                limit = top.limit
-                if source_size is not None and (limit is None or source_size < limit):
-                    limit = source_size
-                hard_limit = limit
+                hard_limit = top.hard
+                if top.implicit != implicit or top.little != little:
+                    implicit, little = top.implicit, top.little
+                    header_struct, ul, fast_struct, short_vr = _STRUCTS[implicit, little]
                 fast = kind == _ITEM and (implicit or whole_short)
             if fast:
                 # The common case in a tight loop: plain elements of the open item, whole,
@@ -543,8 +576,8 @@ class Parser(InputBuffer):
                         pos = stop
                 else:
                     while pos + 8 <= lim:
-                        group, elem, vrb, length = header_struct.unpack_from(buf, pos)
-                        vr = short_vr.get(vrb)
+                        group, elem, vrc, length = fast_struct.unpack_from(buf, pos)
+                        vr = short_vr.get(vrc)
                         if vr is None or group == 0xFFFE:
                             break
                         stop = pos + 8 + length
@@ -554,9 +587,7 @@ class Parser(InputBuffer):
                                            buf[pos + 8:stop], base + pos, path)))
                         pos = stop
             if t_end is not None and base + pos >= t_end:
-                self._pos = pos
-                self._close_defined(top)
-                top = stack[-1]
+                top = self._close_defined(top, base + pos)
                 continue
             if n - pos < 8:
                 self._pos = pos
@@ -574,15 +605,20 @@ class Parser(InputBuffer):
             if group == 0xFFFE:
                 if not implicit:
                     length = ul.unpack_from(buf, pos + 4)[0]
-                self._pos = pos
-                new_top = self._delimiter(top, tag, length, offset)
-                if new_top is None:
-                    return self._dataset_needs_data(top)
-                top = new_top
-                if self._state is State.VALUE:
-                    return True
-                buf, pos, base = self._buf, self._pos, self._base
-                n = len(buf)
+                if tag == ITEM and kind == _SEQ:
+                    top = self._open_item(top, length, offset)
+                    pos += 8
+                elif tag == ITEM_DELIMITER or tag == SEQUENCE_DELIMITER:
+                    top = self._close_delimited(top, tag, length, offset)
+                    pos += 8
+                else:  # a fragment of encapsulated pixel data, or an item out of place
+                    self._pos = pos
+                    if not self._fragment_item(top, tag, length, offset):
+                        return self._dataset_needs_data(top)
+                    if self._state is State.VALUE:
+                        return True
+                    buf, pos, base = self._buf, self._pos, self._base
+                    n = len(buf)
                 continue
             if kind != _ITEM:
                 raise StructureError(
@@ -654,31 +690,31 @@ class Parser(InputBuffer):
             f"value of {length} bytes runs past the end of the input ({source_size} bytes)",
             offset=offset, path=self._error_path(top, tag))
 
-    def _delimiter(self, top: _Frame, tag: int, length: int, offset: int) -> _Frame | None:
-        """Handle an item or delimiter tag at ``offset``; returns the new top frame, or
-        None when a fragment's bytes have not all arrived (nothing is consumed then)."""
-        stack = self._stack
-        kind = top.kind
+    def _fragment_item(self, top: _Frame, tag: int, length: int, offset: int) -> bool:
+        """An item or delimiter tag at ``offset`` that neither opens an item of a sequence
+        nor closes a container (the parsing loop does those): a fragment of pixel data,
+        or an error. False when a fragment's bytes have not all arrived (nothing is
+        consumed then)."""
         if tag == ITEM:
-            if kind == _SEQ:
-                return self._open_item(top, length, offset)
-            if kind == _FRAGS:
-                return top if self._fragment(top, length, offset) else None
+            if top.kind == _FRAGS:
+                return self._fragment(top, length, offset)
             raise StructureError("item outside a sequence", offset=offset,
                                  path=self._error_path(top))
-        if tag == ITEM_DELIMITER or tag == SEQUENCE_DELIMITER:
+        raise StructureError(f"unexpected tag {format_path((), tag)}", offset=offset,
+                             path=self._error_path(top))
+
+    def _close_delimited(self, top: _Frame, tag: int, length: int, offset: int) -> _Frame:
+        """An item or sequence delimiter at ``offset`` closes ``top``; returns the new top
+        frame (the caller steps over the 8 bytes)."""
+        if length or top.end is not None:
             self._check_delimiter(top, tag, length, offset)
+        kind = top.kind
         if tag == ITEM_DELIMITER:
-            if kind == _ITEM and top.parent is not None:
-                self._out.append(_new(ItemEnd, (top.index, True, offset, top.path)))
-                stack.pop()
-                if len(stack) < self._raw_low:
-                    self._raw_low = len(stack)
-                self._pos += 8
-                return stack[-1]
-            raise StructureError("item delimiter outside an item", offset=offset,
-                                 path=self._error_path(top))
-        if tag == SEQUENCE_DELIMITER:
+            if kind != _ITEM or top.parent is None:
+                raise StructureError("item delimiter outside an item", offset=offset,
+                                     path=self._error_path(top))
+            self._out.append(_new(ItemEnd, (top.index, True, offset, top.path)))
+        else:
             if kind == _SEQ:
                 self._out.append(_new(SequenceEnd, (top.tag, True, offset, top.path)))
             elif kind == _FRAGS:
@@ -686,14 +722,12 @@ class Parser(InputBuffer):
             else:
                 raise StructureError("sequence delimiter outside a sequence", offset=offset,
                                      path=self._error_path(top))
-            stack.pop()
-            if len(stack) < self._raw_low:
-                self._raw_low = len(stack)
             self._depth -= 1
-            self._pos += 8
-            return stack[-1]
-        raise StructureError(f"unexpected tag {format_path((), tag)}", offset=offset,
-                             path=self._error_path(top))
+        stack = self._stack
+        stack.pop()
+        if len(stack) < self._raw_low:
+            self._raw_low = len(stack)
+        return stack[-1]
 
     def _check_delimiter(self, top: _Frame, tag: int, length: int, offset: int) -> None:
         """A delimitation item: its length must be 0 (PS3.5 7.5.2; tolerated with a
@@ -712,16 +746,18 @@ class Parser(InputBuffer):
                 raise StructureError(message, offset=offset, path=self._error_path(top))
             self._warn(f"{message} at offset {offset}", 6)
 
-    def _check_end(self, top: _Frame, end: int, what: str, offset: int, tag: int) -> None:
+    def _end_error(self, top: _Frame, end: int, what: str, length: int, offset: int,
+                   tag: int) -> NoReturn:
+        """A ``what`` of ``length`` bytes at ``offset`` ends at ``end``, past ``top.hard``:
+        past its container, or past the end of the input."""
+        what = f"{what} of {length} bytes"
         limit = top.limit
         if limit is not None and end > limit:
             raise ContainerOverrunError(
                 f"{what} runs {end - limit} bytes past its container", offset=offset,
                 path=self._error_path(top, tag))
-        if self._source_size is not None and self._inflater is None and not self._lenient \
-                and end > self._source_size:
-            raise LengthExceedsSourceError(f"{what} runs past the end of the input",
-                                           offset=offset, path=self._error_path(top, tag))
+        raise LengthExceedsSourceError(f"{what} runs past the end of the input",
+                                       offset=offset, path=self._error_path(top, tag))
 
     def _open_container(self, top: _Frame, tag: int, vr: str, length: int, offset: int,
                         implicit: bool) -> _Frame:
@@ -733,25 +769,27 @@ class Parser(InputBuffer):
             raise NestingTooDeepError(f"sequences nested deeper than {self._max_depth}",
                                       offset=offset, path=self._error_path(top, tag))
         undefined = length == UNDEFINED_LENGTH
-        if vr in ("OB", "OW") or (implicit and tag >> 16 == 0x7FE0 and vr != "SQ"):
+        if vr != "SQ" and (vr in ("OB", "OW") or (implicit and tag >> 16 == 0x7FE0)):
             if not undefined:  # pragma: no cover - defined-length OB/OW never get here
                 raise StructureError("fragments need an undefined length", offset=offset)
             frame_vr = "OB" if implicit else vr
-            frame = _Frame(_FRAGS, tag, frame_vr, None, top.limit, top.path, 0, top.implicit,
-                           top.little, offset, top)
+            frame = _Frame(_FRAGS, tag, frame_vr, None, top.limit, top.hard, top.path, 0,
+                           top.implicit, top.little, top)
             self._out.append(_new(FragmentsStart, (tag, frame_vr, offset, top.path)))
         elif vr == "SQ" or vr == "UN" or implicit:
-            if not undefined:
-                end = self._pos + self._base + length
-                self._check_end(top, end, f"sequence of {length} bytes", offset, tag)
-            else:
-                end = None
             # Only a VR *written* as UN makes a CP-246 sequence; in implicit VR it is SQ.
-            seq_vr = "UN" if vr == "UN" and not implicit else "SQ"
-            un = seq_vr == "UN"
-            frame = _Frame(_SEQ, tag, seq_vr, end, end if end is not None else top.limit,
-                           top.path, 0, True if un else top.implicit,
-                           True if un else top.little, offset, top)
+            un = vr == "UN" and not implicit
+            seq_vr = "UN" if un else "SQ"
+            if undefined:
+                frame = _Frame(_SEQ, tag, seq_vr, None, top.limit, top.hard, top.path, 0,
+                               True if un else top.implicit, True if un else top.little, top)
+            else:
+                end = self._pos + self._base + length
+                hard = top.hard
+                if hard is not None and end > hard:
+                    self._end_error(top, end, "sequence", length, offset, tag)
+                frame = _Frame(_SEQ, tag, seq_vr, end, end, end, top.path, 0,
+                               True if un else top.implicit, True if un else top.little, top)
             self._out.append(_new(SequenceStart, (tag, seq_vr, length, offset, top.path)))
         else:
             # Only SQ, UN and encapsulated OB/OW may have it (PS3.5 7.1.2): a bad length.
@@ -762,21 +800,24 @@ class Parser(InputBuffer):
         return frame
 
     def _open_item(self, seq: _Frame, length: int, offset: int) -> _Frame:
+        """An item header at ``offset`` opens an item of ``seq`` (the caller steps over
+        its 8 bytes)."""
         index = seq.index
         seq.index = index + 1
         path = (*seq.path, (seq.tag, index))
         if length != UNDEFINED_LENGTH:
-            end: int | None = offset + 8 + length
-            self._check_end(seq, end, f"item of {length} bytes", offset, seq.tag)  # type: ignore[arg-type]
-            limit = end
+            end = offset + 8 + length
+            hard = seq.hard
+            if hard is not None and end > hard:
+                self._end_error(seq, end, "item", length, offset, seq.tag)
+            # Inside ``hard`` (so inside the source too): the item's end is its limit.
+            item = _Frame(_ITEM, seq.tag, "", end, end, end, path, index, seq.implicit,
+                          seq.little, seq)
         else:
-            end = None
-            limit = seq.limit
-        item = _Frame(_ITEM, seq.tag, "", end, limit, path, index, seq.implicit, seq.little,
-                      offset, seq)
+            item = _Frame(_ITEM, seq.tag, "", None, seq.limit, seq.hard, path, index,
+                          seq.implicit, seq.little, seq)
         self._out.append(_new(ItemStart, (index, length, offset, path)))
         self._stack.append(item)
-        self._pos += 8
         return item
 
     def _fragment(self, frags: _Frame, length: int, offset: int) -> bool:
@@ -784,8 +825,9 @@ class Parser(InputBuffer):
         if length == UNDEFINED_LENGTH:
             raise StructureError("fragment with undefined length", offset=offset,
                                  path=self._error_path(frags, frags.tag))
-        self._check_end(frags, offset + 8 + length, f"fragment of {length} bytes", offset,
-                        frags.tag)
+        hard = frags.hard
+        if hard is not None and offset + 8 + length > hard:
+            self._end_error(frags, offset + 8 + length, "fragment", length, offset, frags.tag)
         index = frags.index
         if length <= self._threshold:
             if not self._ensure(8 + length):
@@ -803,9 +845,9 @@ class Parser(InputBuffer):
         frags.index = index + 1
         return True
 
-    def _close_defined(self, top: _Frame) -> None:
-        """The defined length of ``top`` has been read: close it."""
-        here = self._base + self._pos
+    def _close_defined(self, top: _Frame, here: int) -> _Frame:
+        """The defined length of ``top`` has been read (the input is at offset ``here``):
+        close it; returns the new top frame."""
         end = top.end
         assert end is not None
         if here > end:
@@ -816,9 +858,11 @@ class Parser(InputBuffer):
             self._depth -= 1
         else:
             self._out.append(_new(ItemEnd, (top.index, False, here, top.path)))
-        self._stack.pop()
-        if len(self._stack) < self._raw_low:
-            self._raw_low = len(self._stack)
+        stack = self._stack
+        stack.pop()
+        if len(stack) < self._raw_low:
+            self._raw_low = len(stack)
+        return stack[-1]
 
     def _dataset_needs_data(self, top: _Frame) -> bool:
         """Called when a header or value is incomplete: wait, end, or report truncation."""
@@ -836,7 +880,7 @@ class Parser(InputBuffer):
                     raise StructureError(problem, offset=offset)
                 self.warnings.append(problem)
                 warnings.warn(problem, DicomStreamWarning, stacklevel=4)
-            self._out.append(DatasetEnd(offset))
+            self._out.append(_new(DatasetEnd, (offset,)))
             self._set_state(State.DONE)
             return False
         self._truncated(top, offset)
@@ -873,7 +917,7 @@ class Parser(InputBuffer):
                 self._out.append(_new(FragmentsEnd, (top.tag, offset)))
             else:
                 self._out.append(_new(ItemEnd, (top.index, delimited, offset, top.path)))
-        self._out.append(DatasetEnd(offset))
+        self._out.append(_new(DatasetEnd, (offset,)))
         self._discard_input()
         self._state = State.DONE
 

@@ -22,6 +22,10 @@ class State(Enum):
     DONE = auto()  # DatasetEnd emitted
     ERROR = auto()  # a ParseError was raised; the parser is unusable
 
+    # Members are singletons: hash them by identity, in C, not by name in Python as Enum
+    # does (every transition looks its state up in TRANSITIONS).
+    __hash__ = object.__hash__
+
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.START: frozenset({State.META, State.DATASET, State.ERROR}),
