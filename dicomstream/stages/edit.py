@@ -166,6 +166,10 @@ class EditStage(Stage):
         self._skip_depth = 0
         self._skip_value = False
         self._has_meta = True
+        # With edits of top-level elements only (the usual --set/--delete), what a
+        # sequence holds is passed on unread: only its depth is followed (``_nested``).
+        self._top_only = all(not edit.pattern.steps for edit in self.edits)
+        self._nested = 0
 
     @classmethod
     def from_cli(cls, options: Mapping[str, str]) -> EditStage:
@@ -219,28 +223,46 @@ class EditStage(Stage):
             self._ctx.feed(element)
 
     async def process(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
-        out: list[Event] = []
+        # Nothing is copied until the first change: a batch the edits do not touch is
+        # passed on as the very list it came as, which the encoder writes verbatim.
+        out: list[Event] | None = None
         ctx = self._ctx
         by_tag = self._by_tag
-        for ev in batch:
+        top_only = self._top_only
+        nested = self._nested
+        for i, ev in enumerate(batch):
             cls = type(ev)
+            if nested:  # inside a top-level sequence, with top-level edits only
+                if cls is SequenceStart:
+                    nested += 1
+                elif cls is SequenceEnd:
+                    nested -= 1
+                if out is not None:
+                    out.append(ev)
+                continue
             if self._skip_depth:
                 if cls is SequenceStart or cls is FragmentsStart:
                     self._skip_depth += 1
                 elif cls is SequenceEnd or cls is FragmentsEnd:
                     self._skip_depth -= 1
+                if out is None:
+                    out = batch[:i]
                 continue
             if self._skip_value:
                 if cls is ValueEnd:
                     self._skip_value = False
+                if out is None:
+                    out = batch[:i]
                 continue
             if cls is Element or cls is SequenceStart or cls is ValueStart or \
                     cls is FragmentsStart:
-                tag: int = ev.tag  # type: ignore[attr-defined]
+                tag: int = ev[0]  # type: ignore[index]  # every one of them starts with its tag
                 level = self._levels[-1]
                 pending = level.pending
                 if pending:
                     if pending[0].pattern.tag < tag:
+                        if out is None:
+                            out = batch[:i]
                         self._flush_pending(out, level, tag)
                     # the element exists: a pending set becomes a replace, an insert a no-op
                     while pending and pending[0].pattern.tag == tag:
@@ -248,37 +270,53 @@ class EditStage(Stage):
                 if tag in by_tag:
                     edit = self._match(tag, level.path)
                     if edit is not None and edit.action != "insert":
+                        if out is None:
+                            out = batch[:i]
                         self._apply(edit, ev, out, level.path)
                         continue
-                out.append(ev)
-                # The context only follows Specific Character Set, private creators and
-                # containers: skip the call for every other element (the common case).
-                if cls is not Element or tag == 0x00080005 or (
-                        tag & 0x10000 and 0x10 <= tag & 0xFFFF <= 0xFF):
+                if out is not None:
+                    out.append(ev)
+                if cls is Element:
+                    # The context only follows Specific Character Set, private creators
+                    # and containers: skip the call for every other element.
+                    if tag == 0x00080005 or (tag & 0x10000 and 0x10 <= tag & 0xFFFF <= 0xFF):
+                        ctx.feed(ev)
+                elif cls is SequenceStart and top_only:
+                    nested = 1
+                else:
                     ctx.feed(ev)
-            elif cls is ItemStart:
-                out.append(ev)
+                continue
+            if out is None and (cls is not ItemStart and self._levels[-1].pending):
+                out = batch[:i]  # pending inserts are written before this event
+            if cls is ItemStart:
+                if out is not None:
+                    out.append(ev)
                 ctx.feed(ev)
                 self._levels.append(_Level(ev.path, self._due(ev.path)))  # type: ignore[attr-defined]
             elif cls is ItemEnd:
-                self._flush_pending(out, self._levels[-1], None)
+                if out is not None:
+                    self._flush_pending(out, self._levels[-1], None)
+                    out.append(ev)
                 self._levels.pop()
-                out.append(ev)
                 ctx.feed(ev)
             elif cls is DatasetStart:
                 self._has_meta = ev.has_meta  # type: ignore[attr-defined]
-                if self._has_meta:
+                if self._has_meta and out is not None:
                     self._flush_pending(out, self._levels[-1], None)
-                out.append(ev)
+                if out is not None:
+                    out.append(ev)
                 ctx.feed(ev)
                 self._levels = [_Level((), self._due(()))]
             elif cls is DatasetEnd:
-                self._flush_pending(out, self._levels[-1], None)
-                out.append(ev)
+                if out is not None:
+                    self._flush_pending(out, self._levels[-1], None)
+                    out.append(ev)
             else:
-                out.append(ev)
+                if out is not None:
+                    out.append(ev)
                 ctx.feed(ev)
-        return out
+        self._nested = nested
+        return batch if out is None else out
 
     def _apply(self, edit: Edit, ev: Event, out: list[Event], path: TagPath) -> None:
         cls = type(ev)

@@ -102,37 +102,52 @@ class FilterStage(Stage):
         return False
 
     async def process(self, batch: list[Event]) -> list[Event]:
-        out: list[Event] = []
-        for ev in batch:
+        # The hot loop works on locals and keeps its state on ``self`` between batches.
+        # Nothing is copied until the first event is dropped: a batch that loses nothing
+        # is passed on as the very list it came as, which the encoder writes verbatim.
+        stopped, skip_depth, skip_value = self._stopped, self._skip_depth, self._skip_value
+        private = self.remove_private
+        groups, tags = self.remove_groups, self.remove_tags
+        by_rule = bool(groups or tags) or self.keep_groups is not None \
+            or self.keep_tags is not None
+        stop_pixels = self.stop_before_pixels
+        out: list[Event] | None = None
+        for i, ev in enumerate(batch):
             cls = type(ev)
-            if self._stopped:
-                if cls is DatasetEnd:
-                    out.append(ev)
-                continue
-            if self._skip_depth:
+            if stopped:
+                drop = cls is not DatasetEnd
+            elif skip_depth:
                 if cls is SequenceStart or cls is FragmentsStart:
-                    self._skip_depth += 1
+                    skip_depth += 1
                 elif cls is SequenceEnd or cls is FragmentsEnd:
-                    self._skip_depth -= 1
-                continue
-            if self._skip_value:
+                    skip_depth -= 1
+                drop = True
+            elif skip_value:
                 if cls is ValueEnd:
-                    self._skip_value = False
-                continue
-            if cls is Element or cls is SequenceStart or cls is ValueStart or \
+                    skip_value = False
+                drop = True
+            elif cls is Element or cls is SequenceStart or cls is ValueStart or \
                     cls is FragmentsStart:
-                tag: int = ev.tag  # type: ignore[attr-defined]
-                top = not ev.path  # type: ignore[attr-defined]
-                if self.stop_before_pixels and top and tag in _PIXEL_TAGS:
-                    self._stopped = True
-                    continue
-                if self._drop(tag, top):
+                tag: int = ev[0]  # type: ignore[index]  # every one of them starts with its tag
+                if private and tag & 0x10000 and tag >> 16 != 0xFFFF:
+                    drop = True
+                elif stop_pixels and tag in _PIXEL_TAGS and not ev.path:  # type: ignore[attr-defined]
+                    stopped = drop = True
+                else:
+                    drop = by_rule and self._drop(tag, not ev.path)  # type: ignore[attr-defined]
+                if drop and not stopped:
                     if cls is SequenceStart or cls is FragmentsStart:
-                        self._skip_depth = 1
+                        skip_depth = 1
                     elif cls is ValueStart:
-                        self._skip_value = True
-                    continue
-            elif cls is DatasetStart:
-                self._stopped = False
-            out.append(ev)
-        return out
+                        skip_value = True
+            else:
+                if cls is DatasetStart:
+                    stopped = False
+                drop = False
+            if drop:
+                if out is None:
+                    out = batch[:i]
+            elif out is not None:
+                out.append(ev)
+        self._stopped, self._skip_depth, self._skip_value = stopped, skip_depth, skip_value
+        return batch if out is None else out
