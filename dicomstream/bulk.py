@@ -11,9 +11,9 @@ swept first.
 Resuming, decided: only a finished output counts as done. An input that failed (bad
 input, full disk, a source that broke mid-stream) has no output, so the next run tries it
 again and reports it again — what freeing space or repairing an input needs, and a bad
-input simply fails the same way each time. The CLI ends a run cleanly on SIGTERM (in-flight
-outputs aborted, exit 143; :mod:`dicomstream.cli._signals`); after SIGKILL the sweep does
-that. ``scripts/chaos_bulk.py`` checks all of it end to end, and
+input simply fails the same way each time. The CLI ends a run cleanly on SIGTERM or
+SIGHUP (in-flight outputs aborted, exit 143 or 129; :mod:`dicomstream.cli._signals`);
+after SIGKILL the sweep does that. ``scripts/chaos_bulk.py`` checks all of it end to end, and
 ``scripts/bounded_resources.py`` that descriptors, queues (the ``stats`` lines of
 :class:`ReportWriter`) and memory stay bounded over 10,000 inputs.
 

@@ -1,4 +1,4 @@
-"""Ending a bulk run cleanly when the process is asked to stop (SIGTERM).
+"""Ending a bulk run cleanly when the process is asked to stop (SIGTERM, SIGHUP).
 
 Why this exists: schedulers (systemd, Kubernetes, batch queues, ``timeout``) stop a job
 with SIGTERM and only later with SIGKILL. Python's default action for SIGTERM ends the
@@ -32,10 +32,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-TERMINATING_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM,)
-"""Signals that end a run cleanly. SIGINT is left to Python (``KeyboardInterrupt``, which
-asyncio also turns into a cancellation of the run); SIGKILL cannot be caught, which is
-why outputs are atomic and a re-run sweeps temporary files."""
+TERMINATING_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end a run cleanly: SIGTERM, and SIGHUP (the terminal of a foreground run
+went away) unless it is ignored — under ``nohup`` it stays ignored. SIGINT is left to
+Python (``KeyboardInterrupt``, which asyncio also turns into a cancellation of the run);
+SIGKILL cannot be caught, which is why outputs are atomic and a re-run sweeps temporary
+files."""
+
+
+def _watched(signals: tuple[signal.Signals, ...]) -> tuple[signal.Signals, ...]:
+    """``signals`` without those this process ignores (``nohup``, ``trap '' HUP``): a
+    handler would make them stop the run."""
+    return tuple(s for s in signals if signal.getsignal(s) is not signal.SIG_IGN)
 
 
 def run_until_terminated(
@@ -43,12 +51,16 @@ def run_until_terminated(
     *,
     signals: tuple[signal.Signals, ...] = TERMINATING_SIGNALS,
 ) -> tuple[T | None, int | None]:
-    """``anyio.run(func)``, cancelled by the first of ``signals`` to arrive.
+    """``anyio.run(func)``, cancelled by the first of ``signals`` to arrive (those the
+    process ignores stay ignored).
 
     Returns ``(result, None)`` when ``func`` finished, ``(None, signum)`` when a signal
     cancelled it. An exception of ``func`` propagates as itself (not in a group).
     """
     if threading.current_thread() is not threading.main_thread():
+        return anyio.run(func), None
+    signals = _watched(signals)
+    if not signals:
         return anyio.run(func), None
 
     async def main() -> tuple[T | None, int | None]:

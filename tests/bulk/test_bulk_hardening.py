@@ -115,7 +115,11 @@ def _temporaries(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
 
 
-def test_sigterm_ends_a_run_cleanly(tmp_path: Path) -> None:
+def _run_signalled_mid_stream(tmp_path: Path, signum: int, *, ignored: bool = False
+                              ) -> tuple[subprocess.Popen[str], str, Path, Path]:
+    """A bulk run whose last input is a FIFO that stalls mid-stream; ``signum`` is sent
+    once that input's temporary output is on disk (``ignored``: the run starts with the
+    signal ignored, as under ``nohup``; the stall then ends so the run can finish)."""
     src = tmp_path / "in"
     write_ct_series(src, 20, target_size=8 * 1024)
     big = write_ct_series(tmp_path / "big", 1, target_size=3 * MiB)[0].read_bytes()
@@ -139,27 +143,52 @@ def test_sigterm_ends_a_run_cleanly(tmp_path: Path) -> None:
         return dst.exists() and any(p.name.startswith(f".{fifo.name}.")
                                     for p in _temporaries(dst))
 
+    def ignore() -> None:
+        signal.signal(signum, signal.SIG_IGN)
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "dicomstream", "rewrite", str(src), str(dst), "--jobs", "4",
-         "--report", str(report)], stderr=subprocess.PIPE, text=True, cwd=REPO)
+         "--report", str(report)], stderr=subprocess.PIPE, text=True, cwd=REPO,
+        preexec_fn=ignore if ignored else None)  # noqa: PLW1509 - no threads run it
     try:
         deadline = time.monotonic() + 30
         while not streaming(dst) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert streaming(dst), "the streamed output never reached the disk"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
+        if ignored:
+            time.sleep(0.5)
+            assert proc.poll() is None, "an ignored signal stopped the run"
+            stop.set()  # the FIFO's writer goes away: that input is cut short
         _, stderr = proc.communicate(timeout=30)
     finally:
         stop.set()
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM, stderr
-    assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    return proc, stderr, dst, report
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_signal_ends_a_run_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
+    proc, stderr, dst, report = _run_signalled_mid_stream(tmp_path, signum)
+    assert proc.returncode == 128 + signum, stderr
+    assert f"stopped by {signum.name}" in stderr and "Traceback" not in stderr
     assert _temporaries(dst) == []
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert {line["status"] for line in lines} == {"ok"}  # no line for the cancelled one
     assert sorted(Path(line["destination"]).name for line in lines) == sorted(
         p.name for p in dst.iterdir())  # every finished output, and only those
+
+
+def test_ignored_hangup_stays_ignored(tmp_path: Path) -> None:
+    """Under ``nohup`` (SIGHUP ignored) a hang-up must not stop the run."""
+    proc, stderr, dst, report = _run_signalled_mid_stream(tmp_path, signal.SIGHUP,
+                                                          ignored=True)
+    assert proc.returncode == 1, stderr  # it ran to the end; only the cut FIFO failed
+    assert "stopped by" not in stderr and "zz-stream.dcm" in stderr
+    assert _temporaries(dst) == []
+    statuses = [json.loads(line)["status"] for line in report.read_text().splitlines()]
+    assert statuses.count("ok") == 20 and statuses.count("error") == 1
 
 
 def _tasks(n: int) -> Iterator[Task]:
