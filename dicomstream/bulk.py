@@ -59,9 +59,15 @@ class Task:
     destination: str
 
 
+KEPT_FAILURES = 1000
+"""Failures a :class:`BulkSummary` keeps (source, message): a run over millions of bad
+inputs must not grow without bound. Every failure is counted, and each has its line in
+the report."""
+
+
 @dataclass
 class BulkSummary:
-    """Counts of a bulk run."""
+    """Counts of a bulk run; ``failures`` holds the first :data:`KEPT_FAILURES`."""
 
     ok: int = 0
     failed: int = 0
@@ -74,6 +80,12 @@ class BulkSummary:
     @property
     def total(self) -> int:
         return self.ok + self.failed + self.skipped
+
+    def add_failure(self, source: str, message: str) -> None:
+        """Count a failed input (and keep it while fewer than KEPT_FAILURES are)."""
+        self.failed += 1
+        if len(self.failures) < KEPT_FAILURES:
+            self.failures.append((source, message))
 
 
 def _is_temporary(name: str) -> bool:
@@ -120,14 +132,33 @@ def _existing_files(root: str) -> set[str]:
     return {os.path.join(d, n) for d, _, names in os.walk(root) for n in names}
 
 
+def _maker_is_running(name: str) -> bool:
+    """Whether the process that made the temporary file ``name`` still runs: its pid is
+    in the name (:func:`~dicomstream.io.files.temporary_path_for`). A run writing into
+    the same tree at the same time keeps its outputs in progress; a pid reused since only
+    leaves a stale hidden file for a later sweep."""
+    tag = name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
+    pid = tag.split("-", 1)[0]
+    if not pid.isdigit() or os.name != "posix":  # (signal 0 is CTRL_C_EVENT on Windows)
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return True  # it exists, under another user
+    except (OSError, OverflowError):
+        return False
+    return True
+
+
 def sweep_temporary_files(root: str | os.PathLike[str]) -> int:
-    """Remove temporary files an interrupted run left under ``root``; returns the count."""
+    """Remove temporary files an interrupted run left under ``root`` (not those of a run
+    still going); returns the count."""
     removed = 0
     if not os.path.isdir(root):
         return 0
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            if _is_temporary(name):
+            if _is_temporary(name) and not _maker_is_running(name):
                 try:
                     os.unlink(os.path.join(dirpath, name))
                     removed += 1
@@ -308,9 +339,8 @@ async def run_bulk(
         try:
             result = await process(task)
         except (DicomStreamError, OSError) as exc:
-            summary.failed += 1
             message = _error_text(exc)
-            summary.failures.append((task.source, message))
+            summary.add_failure(task.source, message)
             rec = {"source": task.source, "destination": task.destination,
                    "status": "error", "error": message, "bytes_in": 0, "bytes_out": 0,
                    "seconds": round(time.perf_counter() - t0, 6)}

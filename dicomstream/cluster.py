@@ -148,8 +148,7 @@ def _count(summary: BulkSummary, record: dict[str, Any]) -> None:
     elif status == "skipped":
         summary.skipped += 1
     else:
-        summary.failed += 1
-        summary.failures.append((record["source"], record.get("error") or status))
+        summary.add_failure(record["source"], record.get("error") or status)
 
 
 async def run_on_cluster(

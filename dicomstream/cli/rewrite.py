@@ -190,8 +190,8 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
         return 128 + (signum or 0)
     for source, message in summary.failures[:20]:
         print(f"dicomstream {verb}: {source}: {message}", file=sys.stderr)
-    if len(summary.failures) > 20:
-        print(f"dicomstream {verb}: … and {len(summary.failures) - 20} more failures "
+    if summary.failed > 20:
+        print(f"dicomstream {verb}: … and {summary.failed - 20} more failures "
               "(see --report)", file=sys.stderr)
     if summary.total > 1 or summary.failed:
         print(f"dicomstream {verb}: {summary.ok} written, {summary.skipped} skipped, "

@@ -257,3 +257,32 @@ def test_report_after_a_torn_line_starts_on_a_new_line(tmp_path: Path) -> None:
     writer = ReportWriter(path, stats_interval=0)  # a whole last line: nothing added
     writer.close()
     assert path.read_text().splitlines() == lines
+
+
+def test_sweep_keeps_temporary_files_of_running_runs(tmp_path: Path) -> None:
+    """A run's sweep must not delete what another run, still going, is writing."""
+    from dicomstream.bulk import sweep_temporary_files
+    from dicomstream.io.files import temporary_path_for
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    live = temporary_path_for(tmp_path / "a.dcm")  # made by this (running) process
+    dead = tmp_path / f".b.dcm.{int(ended.stdout)}-abcdef-0{TEMP_SUFFIX}"
+    odd = tmp_path / f".c.dcm.no-pid{TEMP_SUFFIX}"
+    for path in (live, dead, odd):
+        path.write_bytes(b"x")
+    assert sweep_temporary_files(tmp_path) == 2
+    assert live.exists() and not dead.exists() and not odd.exists()
+
+
+@pytest.mark.asyncio
+async def test_summary_keeps_a_bounded_list_of_failures() -> None:
+    from dicomstream.bulk import KEPT_FAILURES
+
+    async def process(task: Task) -> RewriteResult:
+        raise DicomStreamError(f"bad {task.source}")
+
+    summary = await run_bulk(_tasks(KEPT_FAILURES + 500), process, jobs=8)
+    assert summary.failed == summary.total == KEPT_FAILURES + 500
+    assert len(summary.failures) == KEPT_FAILURES
+    assert summary.failures[0][0] == "in0" and "bad in0" in summary.failures[0][1]
