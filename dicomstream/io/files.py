@@ -266,8 +266,6 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-
-
 def _finish(handle: IO[bytes], parts: list[bytes], tmp: str, target: str) -> None:
     try:
         handle.writelines(parts)
