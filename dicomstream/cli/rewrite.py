@@ -45,9 +45,10 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lenient", action="store_true",
                         help="accept truncated inputs (warn, close open containers)")
     parser.add_argument("--io", choices=("inline", "threads"), default="inline",
-                        help="local files: read/write them in the event loop's thread "
-                             "(inline, fastest for local disks) or in worker threads "
-                             "(better on slow network file systems)")
+                        help="local files: read/write them in the event loop's thread, "
+                             "small outputs by one write-behind thread (inline, fastest "
+                             "for local disks), or in worker threads (better on slow "
+                             "network file systems)")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress bar (default: only on a terminal)")
     parser.add_argument("--name-template", metavar="TEMPLATE", type=_template_argument,
