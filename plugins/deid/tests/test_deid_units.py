@@ -200,3 +200,16 @@ def test_config_and_audit_pickle_for_cluster_runs(tmp_path: Path) -> None:
     audit.write([{"b": 2}])
     audit.close()
     assert (tmp_path / "audit.jsonl").read_text().splitlines() == ['{"a": 1}', '{"b": 2}']
+
+
+def test_unknown_sop_classes_share_one_plan() -> None:
+    """Made-up SOP Class UIDs (hostile or broken inputs) must not each cost a plan."""
+    from dicomstream_deid import DeidConfig
+
+    config = DeidConfig.create(KEY)
+    ct = config.plan("1.2.840.10008.5.1.4.1.1.2")
+    plans = [config.plan(f"1.2.3.{i}") for i in range(500)]
+    assert [p.sop_class for p in plans] == [f"1.2.3.{i}" for i in range(500)]
+    assert all(p.top is plans[0].top and not p.iod_known for p in plans)
+    assert ct.iod_known and ct.top is not plans[0].top
+    assert len(config._plans) == 2  # CT, and one for every unknown class

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = ("BURNED_IN_POLICIES", "Act", "DeidConfig", "Plan")
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -200,14 +201,24 @@ class DeidConfig:
             return value
 
     def plan(self, sop_class: str) -> Plan:
-        """The plan for objects of ``sop_class`` (built once, then cached)."""
-        plan = self._plans.get(sop_class)
+        """The plan for objects of ``sop_class`` (built once, then cached).
+
+        SOP classes whose IOD the table does not know get the same actions, so they
+        share one cached plan (handed out under their own UID): a stream of inputs with
+        made-up SOP Class UIDs must not cost a plan of ~2,400 actions each, held for the
+        whole run (a long fuzz run grew to 400,000 of them).
+        """
+        known, _ = load_iod_types()
+        key = sop_class if sop_class in known else None
+        plan = self._plans.get(key)
         if plan is None:
             with self._lock:
-                plan = self._plans.get(sop_class)
+                plan = self._plans.get(key)
                 if plan is None:
                     plan = self._build(sop_class)
-                    self._plans[sop_class] = plan
+                    self._plans[key] = plan
+        if plan.sop_class != sop_class:
+            plan = dataclasses.replace(plan, sop_class=sop_class)
         return plan
 
     def _act(self, rule: Rule, iod_type: str | None, *, top: bool) -> Act:
