@@ -451,8 +451,15 @@ def _first_byte_difference(a: bytes, b: bytes) -> int:
 _configs: dict[tuple[frozenset[str], bool], tuple[DeidConfig, int]] = {}
 
 
+_CONFIGS_KEPT = 32
+"""Configs kept at once: each builds its plans (~2,400 actions per SOP class), and the
+option sets of a long run are many; kept without bound they slow every full GC."""
+
+
 def _deid_config(options: frozenset[str], audit: bool) -> DeidConfig:
     config, uses = _configs.get((options, audit), (None, 0))
+    if config is None and len(_configs) >= _CONFIGS_KEPT:
+        _configs.clear()
     if config is None or uses >= _CONFIG_REUSE:
         config = DeidConfig.create(DEID_KEY, options,
                                    audit=ListAudit(values=True) if audit else None)
