@@ -184,12 +184,18 @@ class Context:
 def charset_of(elem: DataElement) -> CharacterSet:
     """The character set named by a (0008,0005) element."""
     event = elem._event
-    if event is not None and elem._value is UNSET and type(elem._raw) is bytes:
-        return CharacterSet.from_raw(elem._raw)
+    if event is not None and type(elem._raw) is bytes and (
+            elem._value is UNSET or elem.is_unchanged()):
+        return CharacterSet.from_raw(elem._raw)  # the bytes as read, whatever the VR
     value = elem.value
     if not value:
         return DEFAULT_CHARSET
-    terms = [value] if isinstance(value, str) else [str(v) for v in value]
+    if isinstance(value, str):
+        terms = [value]
+    elif isinstance(value, list | tuple):
+        terms = [str(v) for v in value]
+    else:  # set with a value of another VR (a number, bytes): its text names the charset
+        terms = [str(value)]
     return CharacterSet.from_terms(terms)
 
 

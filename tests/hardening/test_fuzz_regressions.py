@@ -111,6 +111,12 @@ REGRESSIONS: dict[str, str] = {
         "an item delimiter with length 01000000 and a sequence delimiter with length 1 "
         "(both must be 0): accepted silently and re-encoded with length 0 (now with a "
         "warning, which allows the re-encoding to differ)",
+    # -- fixed in charset_of (collector/_element.py) --
+    "collector-character-set-written-as-at.bin":
+        "(0008,0005) written with VR AT (value (3004,000C)) before a PN: once the "
+        "dataset's values were decoded, save_as raised TypeError ('int' object is not "
+        "iterable) in dicomstream.collector._element.charset_of, which expected text "
+        "(the fuzzer's file was 2 KB; reduced by hand)",
     # -- fixed in DataElement.__eq__ and is_unchanged (collector/_element.py) --
     "collector-nan-float-unequal-to-itself.bin":
         "(0027,0010) 'GEMS_IMAG_01' and a private (0027,1045) FL holding a NaN "
