@@ -301,6 +301,8 @@ class Parser(InputBuffer):
             self._ensure(self._unread())  # a short input: judge all of it, not one chunk
         buf, pos = self._buf, self._pos
         avail = len(buf) - pos
+        # DICM at offset 128 means a preamble, as for pydicom and dcmtk: PS3.10 gives no
+        # other signal, so a headerless dataset with those bytes there reads as Part 10.
         if avail >= 132 and buf[pos + 128:pos + 132] == b"DICM":
             self._out.append(_new(Preamble, (buf[pos:pos + 128], self._base + pos)))
             self._pos = pos + 132
