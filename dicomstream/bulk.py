@@ -42,7 +42,7 @@ import anyio
 import anyio.lowlevel
 
 from dicomstream.errors import DicomStreamError
-from dicomstream.io.files import TEMP_SUFFIX
+from dicomstream.io.files import TEMP_SUFFIX, temporary_file_pid
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -137,12 +137,11 @@ def _maker_is_running(name: str) -> bool:
     in the name (:func:`~dicomstream.io.files.temporary_path_for`). A run writing into
     the same tree at the same time keeps its outputs in progress; a pid reused since only
     leaves a stale hidden file for a later sweep."""
-    tag = name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
-    pid = tag.split("-", 1)[0]
-    if not pid.isdigit() or os.name != "posix":  # (signal 0 is CTRL_C_EVENT on Windows)
+    pid = temporary_file_pid(name)
+    if pid is None or os.name != "posix":  # (signal 0 is CTRL_C_EVENT on Windows)
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except PermissionError:
         return True  # it exists, under another user
     except (OSError, OverflowError):

@@ -78,6 +78,14 @@ def _temporary_name(target: str) -> str:
     return os.path.join(head, f".{name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
 
 
+def temporary_file_pid(name: str) -> int | None:
+    """The pid in the name of a temporary file :func:`temporary_path_for` made."""
+    if not name.endswith(TEMP_SUFFIX):
+        return None
+    pid = name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None
+
+
 def _open_and_read(path: str, size: int) -> tuple[IO[bytes] | None, int | None, bytes]:
     """Open ``path``; for a regular file, read up to ``size`` bytes at once. Returns the
     handle (``None`` when the file was read whole and closed), its size and the bytes."""
