@@ -13,9 +13,9 @@ from __future__ import annotations
 __all__ = ("RewriteResult", "apply_stages", "rewrite", "rewrite_file")
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dicomstream._rewrite_result import RewriteResult
 from dicomstream.encoder import Encoder
 from dicomstream.errors import DicomStreamError, StageError
 from dicomstream.events import EventBatch
@@ -30,29 +30,6 @@ if TYPE_CHECKING:
     from dicomstream.io import Sink
     from dicomstream.stages import Stage
     from dicomstream.transfer_syntax import TransferSyntax
-
-
-@dataclass(frozen=True, slots=True)
-class RewriteResult:
-    """What one rewrite did.
-
-    Attributes:
-        source: the source's name.
-        destination: the sink's name.
-        bytes_read: bytes taken from the source.
-        bytes_written: bytes given to the sink.
-        events: events that reached the encoder.
-        seconds: wall time.
-        details: what the stages reported (:meth:`Stage.report`), merged.
-    """
-
-    source: str
-    destination: str
-    bytes_read: int
-    bytes_written: int
-    events: int
-    seconds: float
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 class _Counting:

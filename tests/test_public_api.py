@@ -14,6 +14,7 @@ PUBLIC_MODULES = [
     "dicomstream.encoder", "dicomstream.values", "dicomstream.dictionary",
     "dicomstream.io", "dicomstream.streams", "dicomstream.pipeline", "dicomstream.bulk",
     "dicomstream.stages", "dicomstream.plugin", "dicomstream.context", "dicomstream.cli",
+    "dicomstream.local",
 ]
 
 

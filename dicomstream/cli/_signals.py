@@ -13,20 +13,24 @@ a shell shows for a process the signal ended.
 
 Signal handlers can only be installed in the main thread; elsewhere (a command run from
 a worker thread) the run is not watched and the signal keeps its default action.
+
+:func:`call_until_terminated` does the same for a run with no event loop
+(:mod:`dicomstream.local`): the signal raises an exception in the main thread, which
+unwinds the run like any error — the output in progress is removed, outputs already
+handed to the writer thread are finished and reported — and becomes the same result.
 """
 
 from __future__ import annotations
 
-__all__ = ("TERMINATING_SIGNALS", "run_until_terminated")
+__all__ = ("TERMINATING_SIGNALS", "call_until_terminated", "run_until_terminated")
 
 import signal
 import threading
 from typing import TYPE_CHECKING, TypeVar
 
-import anyio
-
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from types import FrameType
 
     from anyio.abc import TaskStatus
 
@@ -57,6 +61,8 @@ def run_until_terminated(
     Returns ``(result, None)`` when ``func`` finished, ``(None, signum)`` when a signal
     cancelled it. An exception of ``func`` propagates as itself (not in a group).
     """
+    import anyio  # here: runs without an event loop (call_until_terminated) never need it
+
     if threading.current_thread() is not threading.main_thread():
         return anyio.run(func), None
     signals = _watched(signals)
@@ -93,3 +99,45 @@ def run_until_terminated(
         return result, None  # a signal after the last output changes nothing
 
     return anyio.run(main)
+
+
+class _Terminated(BaseException):
+    """A terminating signal, raised in the main thread to unwind a synchronous run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def call_until_terminated(
+    func: Callable[[], T],
+    *,
+    signals: tuple[signal.Signals, ...] = TERMINATING_SIGNALS,
+) -> tuple[T | None, int | None]:
+    """``func()``, interrupted by the first of ``signals`` to arrive (those the process
+    ignores stay ignored): :func:`run_until_terminated` for code with no event loop.
+
+    The first signal raises an exception in the main thread wherever it runs (a blocking
+    read included), so ``func`` must clean up in ``finally``/``except BaseException``
+    blocks, as :func:`dicomstream.local.run_local` does; a second signal during that
+    clean-up is ignored rather than cutting it short. Returns ``(result, None)`` or
+    ``(None, signum)``; the handlers in place before are restored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return func(), None
+    signals = _watched(signals)
+    caught: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not caught:  # the first one unwinds the run; later ones must not cut clean-up
+            caught.append(signum)
+            raise _Terminated(signum)
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        return func(), None
+    except _Terminated as stop:
+        return None, stop.signum
+    finally:
+        for s, action in previous.items():
+            signal.signal(s, action)

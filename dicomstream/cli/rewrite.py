@@ -137,7 +137,6 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
                      *, verb: str = "rewrite",
                      extra: Callable[..., dict[str, Any]] | None = None) -> int:
     """Run a bulk rewrite from parsed options; prints a summary, returns the exit status."""
-    from dicomstream.bulk import rewrite_many
     from dicomstream.cli._progress import BulkProgress
     from dicomstream.transfer_syntax import resolve_transfer_syntax
 
@@ -160,27 +159,38 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
     enabled = {"auto": None, "always": True, "never": False}[args.progress]
     import warnings
 
-    from dicomstream.cli._signals import run_until_terminated
-
     counts = {"ok": 0, "skipped": 0, "error": 0}
 
     def done(record: dict[str, Any]) -> None:
         counts[record["status"]] = counts.get(record["status"], 0) + 1
         progress.done(record)
 
-    # SIGTERM cancels the run: sinks in flight are aborted (no temporary file stays),
-    # finished outputs and report lines stay, and a re-run resumes (see cli/_signals.py).
+    common: dict[str, Any] = dict(
+        stages=stages, transfer_syntax=ts, jobs=args.jobs, report=args.report,
+        skip_existing=not args.overwrite, extra=extra,
+        parser_options={"lenient": True} if args.lenient else None)
+    # SIGTERM ends the run cleanly: outputs in progress are removed, finished outputs
+    # and report lines stay, and a re-run resumes (see cli/_signals.py).
     with BulkProgress(verb, enabled=enabled) as progress, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary, signum = run_until_terminated(lambda: rewrite_many(
-            args.source, args.destination, stages=stages, transfer_syntax=ts,
-            jobs=args.jobs, report=args.report, skip_existing=not args.overwrite,
-            on_done=done, on_total=progress.set_total, extra=extra,
-            parser_options={"lenient": True} if args.lenient else None,
-            source_options=options, sink_options=options,
-            cluster=getattr(args, "cluster", None), name_template=template,
-            # Dask workers share their loop with heartbeats: keep I/O off it there.
-            inline_io=args.io == "inline" and not getattr(args, "cluster", None)))
+        if _runs_without_event_loop(args, stages, template):
+            from dicomstream.cli._signals import call_until_terminated
+            from dicomstream.local import rewrite_many_local
+
+            summary, signum = call_until_terminated(lambda: rewrite_many_local(
+                args.source, args.destination, on_done=done, on_total=progress.set_total,
+                **common))
+        else:
+            from dicomstream.bulk import rewrite_many
+            from dicomstream.cli._signals import run_until_terminated
+
+            summary, signum = run_until_terminated(lambda: rewrite_many(
+                args.source, args.destination, on_done=done, on_total=progress.set_total,
+                source_options=options, sink_options=options,
+                cluster=getattr(args, "cluster", None), name_template=template,
+                # Dask workers share their loop with heartbeats: keep I/O off it there.
+                inline_io=args.io == "inline" and not getattr(args, "cluster", None),
+                **common))
     if signum is not None or summary is None:
         import signal
 
@@ -198,6 +208,25 @@ def run_bulk_command(args: argparse.Namespace, stages: Callable[[], list[Stage]]
         print(f"dicomstream {verb}: {summary.ok} written, {summary.skipped} skipped, "
               f"{summary.failed} failed in {summary.seconds:.2f} s", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _runs_without_event_loop(args: argparse.Namespace,
+                              stages: Callable[[], list[Stage]] | None,
+                              template: NameTemplate | None) -> bool:
+    """Whether the run can go through :mod:`dicomstream.local`: local files in and out,
+    read and written in line (``--io inline``), no cluster or name template, and only
+    stages that never await (:class:`~dicomstream.stages.SyncStage`). It gives the same
+    outputs and report, without asyncio's start-up and per-input overhead."""
+    if args.io != "inline" or getattr(args, "cluster", None) or template is not None:
+        return False
+    if "-" in (args.source, args.destination) or \
+            "://" in args.source or "://" in args.destination:
+        return False
+    if stages is None:
+        return True
+    from dicomstream.stages import SyncStage
+
+    return all(isinstance(stage, SyncStage) for stage in stages())
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -31,11 +31,9 @@ the temporary file, so a destination is either absent, the old file, or complete
 
 from __future__ import annotations
 
-__all__ = ("FileSink", "FileSource", "temporary_path_for")
+__all__ = ("TEMP_SUFFIX", "FileSink", "FileSource", "temporary_file_pid", "temporary_path_for")
 
 import asyncio
-import contextlib
-import itertools
 import os
 import stat
 from pathlib import Path
@@ -46,7 +44,9 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from dicomstream.errors import SinkError, SourceError
+from dicomstream.io import _local  # its helpers looked up per call (tests replace them)
 from dicomstream.io._base import DEFAULT_READ_SIZE
+from dicomstream.io._local import TEMP_SUFFIX, temporary_file_pid
 from dicomstream.io._write_behind import write_behind, write_behind_available
 
 STREAM_READ_SIZE = 1024 * 1024
@@ -57,59 +57,11 @@ costs ~0.1 ms of latency) while the buffers alive at once stay a few MiB."""
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-TEMP_SUFFIX = ".dicomstream-tmp"
-"""Suffix of temporary files; a resumed bulk run removes leftovers carrying it."""
-
-
-_SERIAL = itertools.count()
-_RUN = os.urandom(3).hex()  # one random draw per process (not `secrets`: ~10 ms to import)
-
 
 def temporary_path_for(target: Path) -> Path:
     """A unique temporary path in the target's directory (so rename is atomic): unique
     across processes (pid and a random run tag) and within one (a counter)."""
-    return Path(_temporary_name(os.fspath(target)))
-
-
-def _temporary_name(target: str) -> str:
-    """:func:`temporary_path_for` on strings (the per-file path of bulk runs: pathlib
-    costs tens of microseconds a file there)."""
-    head, name = os.path.split(target)
-    return os.path.join(head, f".{name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
-
-
-def temporary_file_pid(name: str) -> int | None:
-    """The pid in the name of a temporary file :func:`temporary_path_for` made."""
-    if not name.endswith(TEMP_SUFFIX):
-        return None
-    pid = name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0]
-    return int(pid) if pid.isdigit() else None
-
-
-def _open_and_read(path: str, size: int) -> tuple[IO[bytes] | None, int | None, bytes]:
-    """Open ``path``; for a regular file, read up to ``size`` bytes at once. Returns the
-    handle (``None`` when the file was read whole and closed), its size and the bytes."""
-    f = open(path, "rb")  # noqa: SIM115 - closed below or by the caller
-    try:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            # A FIFO, a pipe (``<(cmd)``) or a device: ``st_size`` means nothing (0 for a
-            # FIFO, which the parser would take as "no bytes to come"), and a read may
-            # block until the writer sends more, so read nothing here: the caller streams
-            # it (FIFOs and sockets in the event loop, devices through threads).
-            return f, None, b""
-        total = info.st_size
-        # Ask for no more than the file holds (+1 to see the end): read(n) allocates n
-        # bytes up front, and a 1 MiB buffer for a 0.5 MiB file costs more than the read.
-        want = min(size, total + 1)
-        first = f.read(want)
-        if len(first) < want:
-            f.close()
-            return None, total, first
-        return f, total, first
-    except BaseException:
-        f.close()
-        raise
+    return Path(_local._temporary_name(os.fspath(target)))
 
 
 def _is_pipe(handle: IO[bytes]) -> bool:
@@ -160,10 +112,10 @@ class FileSource:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             if self.inline_small:
-                handle, self.size, first = _open_and_read(self._fspath, self.first_read)
+                handle, self.size, first = _local._open_and_read(self._fspath, self.first_read)
             else:
                 handle, self.size, first = await anyio.to_thread.run_sync(
-                    _open_and_read, self._fspath, self.first_read)
+                    _local._open_and_read, self._fspath, self.first_read)
         except OSError as exc:
             raise SourceError(f"cannot read {self.name}: {exc.strerror or exc}") from exc
         try:
@@ -234,69 +186,6 @@ class FileSource:
                 await anyio.to_thread.run_sync(handle.close)
 
 
-_KNOWN_DIRS: set[str] = set()
-"""Directories this process has made or seen: a bulk run writes many files per folder."""
-
-
-def _make_parent(target: str, *, again: bool = False) -> None:
-    parent = os.path.dirname(target) or "."
-    if again or parent not in _KNOWN_DIRS:
-        os.makedirs(parent, exist_ok=True)
-        _KNOWN_DIRS.add(parent)
-
-
-def _create(tmp: str, target: str, make_parents: bool) -> IO[bytes]:
-    """Open the temporary file, making the directory if needed (the cache of known
-    directories may be stale when a tree was removed meanwhile)."""
-    if make_parents:
-        _make_parent(target)
-    try:
-        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
-    except FileNotFoundError:
-        if not make_parents:
-            raise
-        _make_parent(target, again=True)
-        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
-
-
-def _write_small(tmp: str, target: str, parts: list[bytes], make_parents: bool) -> None:
-    try:
-        with _create(tmp, target, make_parents) as f:
-            f.writelines(parts)
-        os.replace(tmp, target)
-    except BaseException:
-        _unlink(tmp)
-        raise
-
-
-def _unlink(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
-def _finish(handle: IO[bytes], parts: list[bytes], tmp: str, target: str) -> None:
-    try:
-        handle.writelines(parts)
-        handle.close()
-        os.replace(tmp, target)
-    except BaseException:
-        _discard(handle, tmp)
-        raise
-
-
-def _discard(handle: IO[bytes] | None, tmp: str) -> None:
-    """Close ``handle`` and delete ``tmp`` whatever closing says: closing flushes what is
-    still buffered, which fails again when the write failed for a full disk (ENOSPC) —
-    the file is deleted all the same (the fd is closed even when the flush fails)."""
-    try:
-        if handle is not None:
-            handle.close()
-    except OSError:
-        pass  # the output is being thrown away; its write error is already raised
-    finally:
-        _unlink(tmp)
-
-
 WRITE_BUFFER_SIZE = 1024 * 1024
 """Bytes gathered before a write: outputs up to this size are written in one thread hop
 (open, write, close, rename); larger ones in writes of this size."""
@@ -321,7 +210,7 @@ class FileSink:
         self.name = self._fspath = os.fspath(path)
         self._buffer_size = buffer_size
         self._make_parents = make_parents
-        self._tmp = _temporary_name(self._fspath)
+        self._tmp = _local._temporary_name(self._fspath)
         self._parts: list[bytes] = []
         self._buffered = 0
         self._handle: IO[bytes] | None = None
@@ -350,7 +239,7 @@ class FileSink:
         if self.inline:
             try:
                 if self._handle is None:
-                    self._handle = _create(self._tmp, self._fspath, self._make_parents)
+                    self._handle = _local._create(self._tmp, self._fspath, self._make_parents)
                 self._handle.writelines(parts)
             except OSError as exc:
                 await self.abort()
@@ -360,7 +249,7 @@ class FileSink:
         try:
             if self._handle is None:
                 self._handle = await anyio.to_thread.run_sync(
-                    _create, self._tmp, self._fspath, self._make_parents)
+                    _local._create, self._tmp, self._fspath, self._make_parents)
                 self._afile = _async_file(self._handle)
             await self._afile.writelines(parts)  # no join: views are written as they are
         except OSError as exc:
@@ -376,18 +265,18 @@ class FileSink:
                 # io/_write_behind.py). Shielded: a cancellation waits for this one
                 # file, so the output is complete or absent, as with a write in line.
                 with anyio.CancelScope(shield=True):
-                    await write_behind().submit(_write_small, self._tmp, self._fspath,
+                    await write_behind().submit(_local._write_small, self._tmp, self._fspath,
                                                 self._parts, self._make_parents)
             elif self._handle is None and self._inline_small:
-                _write_small(self._tmp, self._fspath, self._parts, self._make_parents)
+                _local._write_small(self._tmp, self._fspath, self._parts, self._make_parents)
             elif self.inline:
                 assert self._handle is not None
-                _finish(self._handle, self._parts, self._tmp, self._fspath)
+                _local._finish(self._handle, self._parts, self._tmp, self._fspath)
             elif self._handle is None:
-                await anyio.to_thread.run_sync(_write_small, self._tmp, self._fspath, self._parts,
-                                               self._make_parents)
+                await anyio.to_thread.run_sync(_local._write_small, self._tmp, self._fspath,
+                                               self._parts, self._make_parents)
             else:
-                await anyio.to_thread.run_sync(_finish, self._handle, self._parts, self._tmp,
+                await anyio.to_thread.run_sync(_local._finish, self._handle, self._parts, self._tmp,
                                                self._fspath)
         except OSError as exc:
             self._done = True
@@ -401,7 +290,7 @@ class FileSink:
         self._done = True
         self._parts = []
         if self.inline:
-            _discard(self._handle, self._tmp)
+            _local._discard(self._handle, self._tmp)
             return
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_discard, self._handle, self._tmp)
+            await anyio.to_thread.run_sync(_local._discard, self._handle, self._tmp)

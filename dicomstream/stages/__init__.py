@@ -12,6 +12,7 @@ __all__ = (
     "FilterStage",
     "MetaStage",
     "Stage",
+    "SyncStage",
     "TagPattern",
     "TapStage",
     "TranscodeStage",
@@ -19,7 +20,7 @@ __all__ = (
     "parse_tag_path",
 )
 
-from dicomstream.stages._base import Stage
+from dicomstream.stages._base import Stage, SyncStage
 from dicomstream.stages._cli import build_cli_stages
 from dicomstream.stages._paths import TagPattern, parse_tag_path
 from dicomstream.stages.edit import Edit, EditStage

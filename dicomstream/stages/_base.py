@@ -9,11 +9,18 @@ may ``await`` I/O inside ``process`` (a key service, a lookup table).
 A stage may hold events back (to look ahead) but must declare the bound in
 :attr:`Stage.max_lookahead` and release them by :meth:`Stage.flush` at the end.
 One stage instance serves one stream: bulk runs make a fresh instance per input.
+
+A stage that never waits for anything — every built-in one — derives from
+:class:`SyncStage` and implements plain :meth:`SyncStage.transform` and
+:meth:`SyncStage.finish` instead. It still works wherever a :class:`Stage` does (its
+``process`` and ``flush`` call them), and a pipeline made only of such stages can also run
+with no event loop at all: bulk runs over local files do (:mod:`dicomstream.local`),
+which spares them asyncio's start-up and a coroutine per stage per batch.
 """
 
 from __future__ import annotations
 
-__all__ = ("Stage",)
+__all__ = ("Stage", "SyncStage")
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -42,3 +49,25 @@ class Stage:
         """Facts about the stream just processed, merged into its bulk report line
         (e.g. a checksum, counts of actions taken). Empty by default."""
         return {}
+
+
+class SyncStage(Stage):
+    """A stage whose work is plain computation: no I/O, nothing awaited.
+
+    Subclasses override :meth:`transform` (and :meth:`finish` if they hold events
+    back); :meth:`process` and :meth:`flush` wrap them for async pipelines.
+    """
+
+    def transform(self, batch: list[Event]) -> list[Event]:
+        """Transform one batch; return the events to pass on (may be the same list)."""
+        return batch
+
+    def finish(self) -> list[Event]:
+        """The stream has ended: return any events still held back."""
+        return []
+
+    async def process(self, batch: list[Event]) -> list[Event]:
+        return self.transform(batch)
+
+    async def flush(self) -> list[Event]:
+        return self.finish()

@@ -38,7 +38,7 @@ from dicomstream.events import (
     ValueEnd,
     ValueStart,
 )
-from dicomstream.stages._base import Stage
+from dicomstream.stages._base import SyncStage
 from dicomstream.stages._paths import TagPattern, parse_tag_path, resolve_tag
 from dicomstream.tags import format_tag
 from dicomstream.values import encode_value
@@ -130,7 +130,7 @@ class _Level:
         self.pending = pending
 
 
-class EditStage(Stage):
+class EditStage(SyncStage):
     """Apply :class:`Edit`\\ s to the stream.
 
     Args:
@@ -222,7 +222,7 @@ class EditStage(Stage):
             out.append(element)
             self._ctx.feed(element)
 
-    async def process(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
+    def transform(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
         # Nothing is copied until the first change: a batch the edits do not touch is
         # passed on as the very list it came as, which the encoder writes verbatim.
         out: list[Event] | None = None

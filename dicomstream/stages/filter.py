@@ -24,7 +24,7 @@ from dicomstream.events import (
     ValueEnd,
     ValueStart,
 )
-from dicomstream.stages._base import Stage
+from dicomstream.stages._base import SyncStage
 from dicomstream.stages._paths import resolve_tag
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _parse_groups(text: str) -> list[int]:
     return [int(g, 16) for g in text.replace(";", " ").replace(",", " ").split()]
 
 
-class FilterStage(Stage):
+class FilterStage(SyncStage):
     """Drop elements by rule.
 
     Args:
@@ -101,7 +101,7 @@ class FilterStage(Stage):
                 return True
         return False
 
-    async def process(self, batch: list[Event]) -> list[Event]:
+    def transform(self, batch: list[Event]) -> list[Event]:
         # The hot loop works on locals and keeps its state on ``self`` between batches.
         # Nothing is copied until the first event is dropped: a batch that loses nothing
         # is passed on as the very list it came as, which the encoder writes verbatim.

@@ -15,7 +15,7 @@ __all__ = ("MetaStage",)
 from typing import TYPE_CHECKING, ClassVar
 
 from dicomstream.events import DatasetEnd, DatasetStart, Element
-from dicomstream.stages._base import Stage
+from dicomstream.stages._base import SyncStage
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,7 +31,7 @@ def _uid_value(value: bytes) -> bytes:
     return text + b"\x00" * (len(text) & 1)
 
 
-class MetaStage(Stage):
+class MetaStage(SyncStage):
     """Make (0002,0002)/(0002,0003) follow (0008,0016)/(0008,0018)."""
 
     name: ClassVar[str] = "meta"
@@ -58,7 +58,7 @@ class MetaStage(Stage):
             out.append(ev)
         return out
 
-    async def process(self, batch: list[Event]) -> list[Event]:
+    def transform(self, batch: list[Event]) -> list[Event]:
         if self._held is None:
             return batch
         held = self._held
@@ -83,5 +83,5 @@ class MetaStage(Stage):
         held.extend(batch)
         return []
 
-    async def flush(self) -> list[Event]:
+    def finish(self) -> list[Event]:
         return self._release() if self._held is not None else []

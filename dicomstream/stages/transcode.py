@@ -26,7 +26,7 @@ from dicomstream.events import (
     ValueEnd,
     ValueStart,
 )
-from dicomstream.stages._base import Stage
+from dicomstream.stages._base import SyncStage
 from dicomstream.transfer_syntax import (
     TransferSyntax,
     lookup_transfer_syntax,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 _TRANSFER_SYNTAX_UID = 0x00020010
 
 
-class TranscodeStage(Stage):
+class TranscodeStage(SyncStage):
     """Convert values and headers' syntax to ``transfer_syntax`` (uncompressed only)."""
 
     name: ClassVar[str] = "transcode"
@@ -63,7 +63,7 @@ class TranscodeStage(Stage):
         """``--stage transcode:syntax=big``"""
         return cls(options.get("syntax") or options.get("transfer_syntax") or "explicit")
 
-    async def process(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
+    def transform(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
         out: list[Event] = []
         target = self.target
         uid = target.uid.encode()

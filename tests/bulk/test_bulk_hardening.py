@@ -29,7 +29,7 @@ from benchmarks._generate import write_ct_series
 from dicomstream.bulk import ReportWriter, Task, rewrite_many, run_bulk
 from dicomstream.errors import DicomStreamError
 from dicomstream.io import FileSink, FileSource
-from dicomstream.io import files as files_module
+from dicomstream.io import _local as files_module
 from dicomstream.io.files import TEMP_SUFFIX
 from dicomstream.pipeline import RewriteResult, rewrite
 from dicomstream.streams import aiter_events
@@ -115,7 +115,8 @@ def _temporaries(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
 
 
-def _run_signalled_mid_stream(tmp_path: Path, signum: int, *, ignored: bool = False
+def _run_signalled_mid_stream(tmp_path: Path, signum: int, *, ignored: bool = False,
+                              io: str = "inline"
                               ) -> tuple[subprocess.Popen[str], str, Path, Path]:
     """A bulk run whose last input is a FIFO that stalls mid-stream; ``signum`` is sent
     once that input's temporary output is on disk (``ignored``: the run starts with the
@@ -148,7 +149,7 @@ def _run_signalled_mid_stream(tmp_path: Path, signum: int, *, ignored: bool = Fa
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "dicomstream", "rewrite", str(src), str(dst), "--jobs", "4",
-         "--report", str(report)], stderr=subprocess.PIPE, text=True, cwd=REPO,
+         "--report", str(report), "--io", io], stderr=subprocess.PIPE, text=True, cwd=REPO,
         preexec_fn=ignore if ignored else None)  # noqa: PLW1509 - no threads run it
     try:
         deadline = time.monotonic() + 30
@@ -168,9 +169,10 @@ def _run_signalled_mid_stream(tmp_path: Path, signum: int, *, ignored: bool = Fa
     return proc, stderr, dst, report
 
 
+@pytest.mark.parametrize("io", ["inline", "threads"])  # no event loop, and the async runner
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
-def test_signal_ends_a_run_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
-    proc, stderr, dst, report = _run_signalled_mid_stream(tmp_path, signum)
+def test_signal_ends_a_run_cleanly(tmp_path: Path, signum: signal.Signals, io: str) -> None:
+    proc, stderr, dst, report = _run_signalled_mid_stream(tmp_path, signum, io=io)
     assert proc.returncode == 128 + signum, stderr
     assert f"stopped by {signum.name}" in stderr and "Traceback" not in stderr
     assert _temporaries(dst) == []

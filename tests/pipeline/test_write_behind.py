@@ -18,7 +18,7 @@ from corpus import read_bytes
 
 from dicomstream.errors import SinkError
 from dicomstream.io import FileSink, FileSource
-from dicomstream.io import files as files_module
+from dicomstream.io import _local as files_module
 from dicomstream.io.files import TEMP_SUFFIX
 from dicomstream.pipeline import rewrite
 

@@ -22,7 +22,7 @@ from dicomstream.events import (
     ValueEnd,
     ValueStart,
 )
-from dicomstream.stages import Stage
+from dicomstream.stages import SyncStage
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 PIXEL_DATA = 0x7FE00010
 
 
-class ChecksumStage(Stage):
+class ChecksumStage(SyncStage):
     """Hash the pixel data passing through; the stream itself is not changed.
 
     Args:
@@ -57,7 +57,7 @@ class ChecksumStage(Stage):
         self._hash.update(data)
         self.pixel_bytes += len(data)
 
-    async def process(self, batch: list[Event]) -> list[Event]:
+    def transform(self, batch: list[Event]) -> list[Event]:
         for event in batch:
             cls = type(event)
             if cls is Element:

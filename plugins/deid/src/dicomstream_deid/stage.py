@@ -40,7 +40,7 @@ from dicomstream.events import (
     ValueEnd,
     ValueStart,
 )
-from dicomstream.stages import Stage
+from dicomstream.stages import SyncStage
 from dicomstream.tags import format_path, format_tag
 from dicomstream.values import CUSTOMIZABLE_VRS, CharacterSet
 from dicomstream_deid._actions import FREE_TEXT_VRS, Cleaner
@@ -81,7 +81,7 @@ _DIRECTORY_RECORDS = 0x00041220
 _CONTAINER_STARTS = (Element, SequenceStart, ValueStart, FragmentsStart)
 
 
-class DeidStage(Stage):
+class DeidStage(SyncStage):
     """De-identify one object (a fresh instance per stream; share the config).
 
     Args:
@@ -147,7 +147,7 @@ class DeidStage(Stage):
 
     # -- look-ahead --------------------------------------------------------------------
 
-    async def process(self, batch: list[Event]) -> list[Event]:
+    def transform(self, batch: list[Event]) -> list[Event]:
         out: list[Event] = []
         held = self._held
         if held is None:
@@ -182,7 +182,7 @@ class DeidStage(Stage):
         held.extend(batch)
         return out
 
-    async def flush(self) -> list[Event]:
+    def finish(self) -> list[Event]:
         out: list[Event] = []
         if self._held is not None:
             self._release(out)

@@ -1,0 +1,129 @@
+"""Local files without an event loop: the synchronous pieces of reading and writing.
+
+Why a module of its own: :mod:`dicomstream.io.files` (the async source and sink) and
+:mod:`dicomstream.local` (bulk runs over local files with no event loop at all) do the
+same system calls — open and read a small file in one go, write an output under a
+temporary name and rename it into place — and the second must not import asyncio or
+anyio (about 80 ms of a short run's start-up). Everything here is plain blocking code.
+"""
+
+from __future__ import annotations
+
+__all__ = ("TEMP_SUFFIX", "temporary_file_pid")
+
+import contextlib
+import itertools
+import os
+import stat
+from typing import IO
+
+TEMP_SUFFIX = ".dicomstream-tmp"
+"""Suffix of temporary files; a resumed bulk run removes leftovers carrying it."""
+
+
+_SERIAL = itertools.count()
+_RUN = os.urandom(3).hex()  # one random draw per process (not `secrets`: ~10 ms to import)
+
+
+def _temporary_name(target: str) -> str:
+    """:func:`temporary_path_for` on strings (the per-file path of bulk runs: pathlib
+    costs tens of microseconds a file there)."""
+    head, name = os.path.split(target)
+    return os.path.join(head, f".{name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
+
+
+def temporary_file_pid(name: str) -> int | None:
+    """The pid in the name of a temporary file :func:`temporary_path_for` made."""
+    if not name.endswith(TEMP_SUFFIX):
+        return None
+    pid = name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def _open_and_read(path: str, size: int) -> tuple[IO[bytes] | None, int | None, bytes]:
+    """Open ``path``; for a regular file, read up to ``size`` bytes at once. Returns the
+    handle (``None`` when the file was read whole and closed), its size and the bytes."""
+    f = open(path, "rb")  # noqa: SIM115 - closed below or by the caller
+    try:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO, a pipe (``<(cmd)``) or a device: ``st_size`` means nothing (0 for a
+            # FIFO, which the parser would take as "no bytes to come"), and a read may
+            # block until the writer sends more, so read nothing here: the caller streams
+            # it (FIFOs and sockets in the event loop, devices through threads).
+            return f, None, b""
+        total = info.st_size
+        # Ask for no more than the file holds (+1 to see the end): read(n) allocates n
+        # bytes up front, and a 1 MiB buffer for a 0.5 MiB file costs more than the read.
+        want = min(size, total + 1)
+        first = f.read(want)
+        if len(first) < want:
+            f.close()
+            return None, total, first
+        return f, total, first
+    except BaseException:
+        f.close()
+        raise
+
+
+_KNOWN_DIRS: set[str] = set()
+"""Directories this process has made or seen: a bulk run writes many files per folder."""
+
+
+def _make_parent(target: str, *, again: bool = False) -> None:
+    parent = os.path.dirname(target) or "."
+    if again or parent not in _KNOWN_DIRS:
+        os.makedirs(parent, exist_ok=True)
+        _KNOWN_DIRS.add(parent)
+
+
+def _create(tmp: str, target: str, make_parents: bool) -> IO[bytes]:
+    """Open the temporary file, making the directory if needed (the cache of known
+    directories may be stale when a tree was removed meanwhile)."""
+    if make_parents:
+        _make_parent(target)
+    try:
+        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
+    except FileNotFoundError:
+        if not make_parents:
+            raise
+        _make_parent(target, again=True)
+        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
+
+
+def _write_small(tmp: str, target: str, parts: list[bytes], make_parents: bool) -> None:
+    try:
+        with _create(tmp, target, make_parents) as f:
+            f.writelines(parts)
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _finish(handle: IO[bytes], parts: list[bytes], tmp: str, target: str) -> None:
+    try:
+        handle.writelines(parts)
+        handle.close()
+        os.replace(tmp, target)
+    except BaseException:
+        _discard(handle, tmp)
+        raise
+
+
+def _discard(handle: IO[bytes] | None, tmp: str) -> None:
+    """Close ``handle`` and delete ``tmp`` whatever closing says: closing flushes what is
+    still buffered, which fails again when the write failed for a full disk (ENOSPC) —
+    the file is deleted all the same (the fd is closed even when the flush fails)."""
+    try:
+        if handle is not None:
+            handle.close()
+    except OSError:
+        pass  # the output is being thrown away; its write error is already raised
+    finally:
+        _unlink(tmp)
