@@ -115,7 +115,8 @@ class LocalWriter:
 
     :meth:`submit` waits while ``depth`` outputs are queued or being written (the bound
     on the memory the overlap costs); outcomes come back, in order, from
-    :meth:`finished` (those ready now) and :meth:`drain` (all, waiting for the thread).
+    :meth:`finished` (those ready now) and :meth:`close` (all the rest, once the thread
+    has written them).
     A job is the whole output: open the temporary file, write the parts, close, rename —
     so the thread needs the GIL only a handful of times each.
     """
@@ -136,6 +137,7 @@ class LocalWriter:
         while True:
             item = self._jobs.get()
             if item is None:
+                self._done.put(_CLOSED)
                 return
             key, args = item
             error: OSError | None = None
@@ -169,18 +171,22 @@ class LocalWriter:
             self.pending -= 1
         return ready
 
-    def drain(self) -> list[tuple[Any, OSError | None]]:
-        """Every outstanding outcome, waiting for the thread to write them."""
+    def close(self) -> list[tuple[Any, OSError | None]]:
+        """Stop the thread once it has written everything submitted; returns every
+        outcome not yet collected. Ends on the thread's own last word rather than on a
+        count, so a signal that unwound the run between two steps of the bookkeeping
+        cannot leave it waiting for an outcome that will never come."""
         ready, self._ready = self._ready, []
-        while self.pending:
-            ready.append(self._done.get())
-            self.pending -= 1
+        self._jobs.put(None)
+        while (item := self._done.get()) is not _CLOSED:
+            ready.append(item)
+        self.pending = 0
+        self._thread.join()
         return ready
 
-    def close(self) -> None:
-        """Stop the thread once it has written what was submitted."""
-        self._jobs.put(None)
-        self._thread.join()
+
+_CLOSED = ("closed", None)
+"""What the writer thread sends last, after the outcome of every job it was given."""
 
 
 class _Output:
@@ -437,8 +443,7 @@ def run_local(
                 waiting[key] = (task, result)
     finally:
         if writer is not None:
-            settle(writer.drain())
-            writer.close()
+            settle(writer.close())
         if report is not None and interval:
             report.write(stats(0))
     summary.seconds = time.perf_counter() - started

@@ -193,10 +193,9 @@ def test_writer_bounds_what_it_holds(tmp_path: Path) -> None:
         assert third.is_alive(), "a third output was taken while two were in hand"
         gate.set()
         third.join(10)
-        outcomes = writer.finished() + writer.drain()
+        outcomes = writer.finished() + writer.close()
     finally:
         _local._write_small = real  # type: ignore[assignment]
-        writer.close()
     assert sorted(key for key, error in outcomes if error is None) == [0, 1, 2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o0", "o1", "o2"]
 
