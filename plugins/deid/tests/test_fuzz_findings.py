@@ -134,3 +134,26 @@ def test_private_block_after_a_removed_sequence_keeps_its_creator() -> None:
     assert values(out, 0x00E10010) == [b"ELSCINT1"]
     assert values(out, 0x00E11001) == []  # not on the safe list
     assert values(out, 0x00E11021) == [b"1.5 "]
+
+
+# -- a UID that only looks registered ----------------------------------------------------------
+
+STUDY_UID = 0x0020000D  # U (replace with a keyed UID) in Table E.1-1
+
+
+@pytest.mark.parametrize("raw", [b"1.2.840.10008.5.1\xb6.1\x00", b"1.2.840.10008.\xff",
+                                 b"1.2.3\xe9"])
+def test_uid_with_non_ascii_bytes_gets_its_keyed_form(raw: bytes) -> None:
+    """deid-non-ascii-registered-uid.bin: a value starting with the DICOM root counted as
+    a registered UID and was kept, and encoding it as ASCII raised
+    ``UnicodeEncodeError``. It is no UID: it gets a keyed UID like any other."""
+    out, _ = run(element(STUDY_UID, "UI", raw), set())
+    (new,) = values(out, STUDY_UID)
+    assert new.isascii() and new != raw
+    assert all(part.isdigit() for part in new.rstrip(b"\0").split(b"."))
+
+
+def test_registered_uid_is_kept() -> None:
+    raw = b"1.2.840.10008.5.1.4.1.1.2\x00"  # a registered UID (CT Image Storage)
+    out, _ = run(element(STUDY_UID, "UI", raw), set())
+    assert values(out, STUDY_UID) == [raw]

@@ -112,11 +112,17 @@ class ValueOps:
     # -- actions -----------------------------------------------------------------------
 
     def remap_uids(self, raw: bytes | memoryview) -> bytes:
-        """U: every UID that is not a registered (well-known) one gets its keyed form."""
+        """U: every UID that is not a registered (well-known) one gets its keyed form.
+
+        A value that only looks registered (the root ``1.2.840.10008.`` followed by
+        bytes no UID holds, such as non-ASCII ones) is not kept either: it is no UID,
+        and it could carry anything."""
         out = []
         for uid in _text(raw).split("\\"):
             uid = uid.strip(" \0")
-            if uid and not uid.startswith(_REGISTRY_ROOT) and uid_type(uid) is None:
+            registered = uid.isascii() and (uid.startswith(_REGISTRY_ROOT)
+                                            or uid_type(uid) is not None)
+            if uid and not registered:
                 uid = self.keyring.uid(uid)
             out.append(uid)
         return _pad("\\".join(out).encode("ascii"), "UI")
