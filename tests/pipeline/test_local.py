@@ -260,3 +260,26 @@ def test_cli_local_run_imports_no_event_loop(series: Path, tmp_path: Path) -> No
         for out in outputs:
             twin = tmp_path / f"{name}-threads" / out.relative_to(tmp_path / f"{name}-local")
             assert out.read_bytes() == twin.read_bytes()
+
+
+def test_whole_output_survives_short_writes(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outputs go out in one ``writev``; when the kernel takes less (a signal, a nearly
+    full disk), the rest follows from where it stopped — more parts than one call takes
+    included."""
+    parts: list[bytes] = [bytes([i % 251]) * (i % 9) for i in range(2500)]
+    parts.append(memoryview(b"tail" * 4096))  # type: ignore[arg-type]
+    real = os.writev
+    calls: list[int] = []
+
+    def short(fd: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        data = b"".join(bytes(b) for b in buffers)
+        return os.write(fd, data[:max(1, len(data) // 3)])
+
+    monkeypatch.setattr(os, "writev", short)
+    _local._write_small(str(tmp_path / ".out.tmp"), str(tmp_path / "out"), parts, False)
+    monkeypatch.setattr(os, "writev", real)
+    assert (tmp_path / "out").read_bytes() == b"".join(bytes(p) for p in parts)
+    assert max(calls) <= 1024 and len(calls) > 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
