@@ -141,7 +141,7 @@ class DeidConfig:
     audit: AuditSink | None = None
     age: str = "keep"
     keyring: Keyring = field(init=False, repr=False, compare=False)
-    _plans: dict[str, Plan] = field(init=False, repr=False, compare=False)
+    _plans: dict[str | None, Plan] = field(init=False, repr=False, compare=False)
     _cache: dict[Any, Any] = field(init=False, repr=False, compare=False)
     _lock: Any = field(init=False, repr=False, compare=False)
 
