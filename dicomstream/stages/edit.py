@@ -225,11 +225,16 @@ class EditStage(SyncStage):
     def transform(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
         # Nothing is copied until the first change: a batch the edits do not touch is
         # passed on as the very list it came as, which the encoder writes verbatim.
+        # The hot loop keeps its state in locals (the open level, its pending inserts,
+        # the skip counters), stored back on ``self`` around the calls that use them.
         out: list[Event] | None = None
         ctx = self._ctx
         by_tag = self._by_tag
         top_only = self._top_only
         nested = self._nested
+        skip_depth, skip_value = self._skip_depth, self._skip_value
+        level = self._levels[-1]
+        pending = level.pending
         for i, ev in enumerate(batch):
             cls = type(ev)
             if nested:  # inside a top-level sequence, with top-level edits only
@@ -240,25 +245,23 @@ class EditStage(SyncStage):
                 if out is not None:
                     out.append(ev)
                 continue
-            if self._skip_depth:
+            if skip_depth:
                 if cls is SequenceStart or cls is FragmentsStart:
-                    self._skip_depth += 1
+                    skip_depth += 1
                 elif cls is SequenceEnd or cls is FragmentsEnd:
-                    self._skip_depth -= 1
+                    skip_depth -= 1
                 if out is None:
                     out = batch[:i]
                 continue
-            if self._skip_value:
+            if skip_value:
                 if cls is ValueEnd:
-                    self._skip_value = False
+                    skip_value = False
                 if out is None:
                     out = batch[:i]
                 continue
             if cls is Element or cls is SequenceStart or cls is ValueStart or \
                     cls is FragmentsStart:
                 tag: int = ev[0]  # type: ignore[index]  # every one of them starts with its tag
-                level = self._levels[-1]
-                pending = level.pending
                 if pending:
                     if pending[0].pattern.tag < tag:
                         if out is None:
@@ -272,7 +275,8 @@ class EditStage(SyncStage):
                     if edit is not None and edit.action != "insert":
                         if out is None:
                             out = batch[:i]
-                        self._apply(edit, ev, out, level.path)
+                        self._apply(edit, ev, out, level.path)  # may start a skip
+                        skip_depth, skip_value = self._skip_depth, self._skip_value
                         continue
                 if out is not None:
                     out.append(ev)
@@ -286,36 +290,43 @@ class EditStage(SyncStage):
                 else:
                     ctx.feed(ev)
                 continue
-            if out is None and (cls is not ItemStart and self._levels[-1].pending):
+            if out is None and (cls is not ItemStart and pending):
                 out = batch[:i]  # pending inserts are written before this event
             if cls is ItemStart:
                 if out is not None:
                     out.append(ev)
                 ctx.feed(ev)
                 self._levels.append(_Level(ev.path, self._due(ev.path)))  # type: ignore[attr-defined]
+                level = self._levels[-1]
+                pending = level.pending
             elif cls is ItemEnd:
                 if out is not None:
-                    self._flush_pending(out, self._levels[-1], None)
+                    self._flush_pending(out, level, None)
                     out.append(ev)
                 self._levels.pop()
                 ctx.feed(ev)
+                level = self._levels[-1]
+                pending = level.pending
             elif cls is DatasetStart:
                 self._has_meta = ev.has_meta  # type: ignore[attr-defined]
                 if self._has_meta and out is not None:
-                    self._flush_pending(out, self._levels[-1], None)
+                    self._flush_pending(out, level, None)
                 if out is not None:
                     out.append(ev)
                 ctx.feed(ev)
                 self._levels = [_Level((), self._due(()))]
+                level = self._levels[-1]
+                pending = level.pending
             elif cls is DatasetEnd:
                 if out is not None:
-                    self._flush_pending(out, self._levels[-1], None)
+                    self._flush_pending(out, level, None)
                     out.append(ev)
             else:
                 if out is not None:
                     out.append(ev)
                 ctx.feed(ev)
         self._nested = nested
+        self._skip_depth, self._skip_value = skip_depth, skip_value
         return batch if out is None else out
 
     def _apply(self, edit: Edit, ev: Event, out: list[Event], path: TagPath) -> None:
