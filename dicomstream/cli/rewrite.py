@@ -37,7 +37,8 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transfer-syntax", metavar="NAME|UID",
                         help="re-encode: implicit, explicit, big, deflated, a keyword or UID")
     parser.add_argument("--jobs", "-j", type=int, default=8, metavar="N",
-                        help="inputs processed at once (default 8)")
+                        help="inputs in flight at once (default 8); local runs parse one "
+                             "at a time and write up to N-1 (at most 4) behind it")
     parser.add_argument("--report", metavar="FILE", help="append one JSON line per input")
     parser.add_argument("--overwrite", action="store_true",
                         help="rewrite outputs that already exist (default: skip them, "
@@ -45,10 +46,11 @@ def add_bulk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lenient", action="store_true",
                         help="accept truncated inputs (warn, close open containers)")
     parser.add_argument("--io", choices=("inline", "threads"), default="inline",
-                        help="local files: read/write them in the event loop's thread, "
-                             "small outputs by one write-behind thread (inline, fastest "
-                             "for local disks), or in worker threads (better on slow "
-                             "network file systems)")
+                        help="local files: read and write them in line, small outputs "
+                             "by one writer thread, with no event loop at all when every "
+                             "stage allows (inline, fastest for local disks), or in worker "
+                             "threads of the concurrent runner (better on slow network "
+                             "file systems)")
     parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress bar (default: only on a terminal)")
     parser.add_argument("--name-template", metavar="TEMPLATE", type=_template_argument,
