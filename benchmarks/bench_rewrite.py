@@ -9,7 +9,9 @@ so the speed drift of a shared machine hits every job alike):
 * ``cp -r`` of a 500-file CT-like series (512 KiB pixel data, ~200 header elements
   with sequences and private blocks) — the physical limit;
 * pydicom: ``dcmread`` + ``save_as`` per file, in one process;
-* ``dicomstream rewrite`` of the directory (identity), in one process;
+* ``dicomstream rewrite`` of the directory (identity), in one process — the CLI runs
+  local trees with no event loop (:mod:`dicomstream.local`); the same jobs with
+  ``--io threads`` (the concurrent async runner) are timed too, for comparison;
 * the edit job of issue 3: pydicom (set PatientName/PatientID, ``remove_private_tags``,
   ``save_as``) vs ``dicomstream rewrite --set … --remove-private``;
 * a ≥ 1 GiB multi-frame file: ``cp`` vs ``dicomstream rewrite``, with peak RSS;
@@ -183,6 +185,13 @@ def main() -> int:
           "PatientID=ANON", "--remove-private"]),
         ("pydicom dcmread+save_as", [py, "-c", PYDICOM_IDENTITY, str(src), str(out)]),
         ("pydicom edit (set 2, remove private)", [py, "-c", PYDICOM_EDIT, str(src), str(out)]),
+        # The same two jobs through the concurrent async runner (what URLs, stdin and
+        # async stages use), for comparison with the event-loop-free one the CLI picks.
+        ("  identity, --io threads (async, I/O threads)",
+         [*ds_cli, "rewrite", str(src), str(out), "--io", "threads"]),
+        ("  edit, --io threads (async, I/O threads)",
+         [*ds_cli, "rewrite", str(src), str(out), "--io", "threads", "--set",
+          "PatientName=ANON", "--set", "PatientID=ANON", "--remove-private"]),
     ]
     results = interleaved_runs(jobs, args.runs, out)
     rows = [(name, statistics.median(r[0] for r in results[name]),
@@ -194,12 +203,16 @@ def main() -> int:
         print(f"{name:48} {seconds:7.3f} {len(files) / seconds:9.0f} "
               f"{total / seconds / 1e6:8.0f} {elements / seconds:10.0f} {rss / 1024:8.0f} "
               f"{seconds / cp_time:6.2f}")
-    cp, ds_ident, ds_edit, pd_ident, pd_edit = (results[name] for name, _ in jobs)
+    cp, ds_ident, ds_edit, pd_ident, pd_edit, async_ident, async_edit = (
+        results[name] for name, _ in jobs)
     print("\nratios: medians of the per-round ratios (each round runs every job once)")
     print(f"identity: {median_ratio(pd_ident, ds_ident):.2f}x pydicom's files/s, "
           f"{median_ratio(ds_ident, cp):.2f}x cp's time")
     print(f"edit:     {median_ratio(pd_edit, ds_edit):.2f}x pydicom's files/s, "
           f"{median_ratio(ds_edit, cp):.2f}x cp's time")
+    print("--io threads (async runner, I/O in worker threads): identity "
+          f"{median_ratio(async_ident, cp):.2f}x, edit {median_ratio(async_edit, cp):.2f}x "
+          "cp's time")
 
     none, five = stage_overhead(files, args.runs)
     print(f"\nstage overhead (in-process parse->stages->encode of the series, CPU time): "
