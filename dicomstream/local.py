@@ -265,6 +265,15 @@ def _chunks(name: str, first: bytes, handle: IO[bytes] | None) -> Iterator[bytes
         yield chunk
 
 
+def _check_sync(stages: Sequence[SyncStage]) -> None:
+    from dicomstream.stages import is_sync_stage  # (only runs with stages import them)
+
+    for stage in stages:
+        if not is_sync_stage(stage):
+            raise TypeError(f"stage {type(stage).__name__} awaits (it is no SyncStage, or "
+                            "overrides process/flush): run it in an async pipeline")
+
+
 def _pump(parser: Parser, stages: Sequence[SyncStage], encoder: Encoder, output: _Output
           ) -> int:
     """Every batch the parser has ready, through the stages into the output; returns the
@@ -288,6 +297,8 @@ def _rewrite(src: str, dst: str, stages: Sequence[SyncStage],
     """One input into one output; returns the result and whether the output is in place
     (``False``: handed to ``writer``, its outcome comes back under ``key``)."""
     started = time.perf_counter()
+    if stages:
+        _check_sync(stages)
     try:
         handle, size, first = _local._open_and_read(src, DEFAULT_READ_SIZE)
     except OSError as exc:

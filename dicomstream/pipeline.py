@@ -51,12 +51,20 @@ class _Counting:
 
 async def apply_stages(batches: AsyncIterable[list[Event]], stages: Sequence[Stage]
                        ) -> AsyncIterator[list[Event]]:
-    """Pass every batch through each stage in turn, then flush them in order."""
+    """Pass every batch through each stage in turn, then flush them in order.
+
+    A :class:`~dicomstream.stages.SyncStage` is called directly (``transform``), without
+    a coroutine per batch."""
+    from dicomstream.stages._base import is_sync_stage
+
+    plain = [stage.transform if is_sync_stage(stage) else None  # type: ignore[attr-defined]
+             for stage in stages]
     async for batch in batches:
         parsed = batch
-        for stage in stages:
+        for stage, transform in zip(stages, plain, strict=True):
             try:
-                batch = await stage.process(batch)
+                batch = transform(batch) if transform is not None else \
+                    await stage.process(batch)
             except DicomStreamError:
                 raise
             except Exception as exc:

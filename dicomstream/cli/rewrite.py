@@ -226,9 +226,9 @@ def _runs_without_event_loop(args: argparse.Namespace,
         return False
     if stages is None:
         return True
-    from dicomstream.stages import SyncStage
+    from dicomstream.stages import is_sync_stage
 
-    return all(isinstance(stage, SyncStage) for stage in stages())
+    return all(map(is_sync_stage, stages()))
 
 
 def _run(args: argparse.Namespace) -> int:

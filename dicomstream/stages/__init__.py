@@ -17,10 +17,11 @@ __all__ = (
     "TapStage",
     "TranscodeStage",
     "build_cli_stages",
+    "is_sync_stage",
     "parse_tag_path",
 )
 
-from dicomstream.stages._base import Stage, SyncStage
+from dicomstream.stages._base import Stage, SyncStage, is_sync_stage
 from dicomstream.stages._cli import build_cli_stages
 from dicomstream.stages._paths import TagPattern, parse_tag_path
 from dicomstream.stages.edit import Edit, EditStage

@@ -20,7 +20,7 @@ which spares them asyncio's start-up and a coroutine per stage per batch.
 
 from __future__ import annotations
 
-__all__ = ("Stage", "SyncStage")
+__all__ = ("Stage", "SyncStage", "is_sync_stage")
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -71,3 +71,12 @@ class SyncStage(Stage):
 
     async def flush(self) -> list[Event]:
         return self.finish()
+
+
+def is_sync_stage(stage: Stage) -> bool:
+    """Whether ``stage`` can run without an event loop: a :class:`SyncStage` whose
+    ``process`` and ``flush`` are still the ones that call ``transform`` and ``finish``
+    (a subclass that overrides them with async code is an async stage after all)."""
+    cls = type(stage)
+    return isinstance(stage, SyncStage) and cls.process is SyncStage.process and \
+        cls.flush is SyncStage.flush

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import anyio.lowlevel
 import pytest
 from corpus import CORPUS, CORPUS_IDS, KNOWN_PARSE_FAILURES, relative
 
@@ -24,6 +26,9 @@ from dicomstream.io.files import TEMP_SUFFIX
 from dicomstream.local import LocalWriter, rewrite_local, rewrite_many_local, run_local
 from dicomstream.pipeline import rewrite_file
 from dicomstream.stages import EditStage, FilterStage, SyncStage, TranscodeStage
+
+if TYPE_CHECKING:
+    from dicomstream.events import Event
 
 REPO = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
@@ -283,3 +288,42 @@ def test_whole_output_survives_short_writes(tmp_path: Path,
     assert (tmp_path / "out").read_bytes() == b"".join(bytes(p) for p in parts)
     assert max(calls) <= 1024 and len(calls) > 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+class _AwaitingEdit(EditStage):
+    """A SyncStage subclass that overrides ``process`` with async code of its own."""
+
+    async def process(self, batch: list[Event]) -> list[Event]:
+        await anyio.lowlevel.checkpoint()
+        return batch
+
+
+def test_a_stage_that_awaits_is_refused_and_goes_async(series: Path, tmp_path: Path) -> None:
+    from dicomstream.stages import Stage, is_sync_stage
+
+    assert is_sync_stage(EditStage(set={"PatientName": "X"}))
+    assert not is_sync_stage(_AwaitingEdit(set={"PatientName": "X"}))
+    assert not is_sync_stage(Stage())
+    src = next(series.rglob("*.dcm"))
+    with pytest.raises(TypeError, match="_AwaitingEdit awaits"):
+        rewrite_local(src, tmp_path / "out.dcm",
+                      stages=[_AwaitingEdit(set={"PatientName": "X"})])
+    assert not (tmp_path / "out.dcm").exists()
+
+
+def test_cli_run_with_an_async_stage_takes_the_event_loop(series: Path, tmp_path: Path) -> None:
+    """``--stage tap`` (a Stage whose callbacks may be coroutines) is no SyncStage: the
+    same command then runs in the async runner, with the same outputs."""
+    code = ("import sys, runpy\n"
+            "sys.argv = ['dicomstream', *sys.argv[1:]]\n"
+            "try:\n"
+            "    runpy.run_module('dicomstream', run_name='__main__')\n"
+            "except SystemExit as exit:\n"
+            "    print(exit.code, 'asyncio' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code, "rewrite", str(series),
+                           str(tmp_path / "out"), "--stage", "tap"], capture_output=True,
+                          text=True, cwd=REPO, check=True)
+    assert done.stdout.strip() == "0 True", done.stdout + done.stderr
+    assert "tap: " in done.stderr
+    for src in series.rglob("*.dcm"):
+        assert (tmp_path / "out" / src.relative_to(series)).read_bytes() == src.read_bytes()
