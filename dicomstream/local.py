@@ -125,8 +125,9 @@ class LocalWriter:
         self.depth = max(1, depth)
         self._jobs: queue.SimpleQueue[tuple[Any, tuple[Any, ...]] | None] = \
             queue.SimpleQueue()
-        self._done: queue.SimpleQueue[tuple[Any, OSError | None]] = queue.SimpleQueue()
-        self._ready: list[tuple[Any, OSError | None]] = []
+        self._done: queue.SimpleQueue[tuple[Any, BaseException | None]] = \
+            queue.SimpleQueue()
+        self._ready: list[tuple[Any, BaseException | None]] = []
         self.pending = 0
         """Outputs submitted whose outcome has not been collected."""
         self._thread = threading.Thread(target=self._run, name="dicomstream-local-writer",
@@ -134,19 +135,18 @@ class LocalWriter:
         self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            item = self._jobs.get()
-            if item is None:
-                self._done.put(_CLOSED)
-                return
-            key, args = item
-            error: OSError | None = None
-            try:
-                _local._write_small(*args)
-            except OSError as exc:
-                error = exc
-            self._done.put((key, error))
-            del item, key, args  # the output's bytes are not kept alive here
+        try:
+            while (item := self._jobs.get()) is not None:
+                key, args = item
+                error: BaseException | None = None
+                try:
+                    _local._write_small(*args)
+                except BaseException as exc:  # an OSError fails the input; others are bugs
+                    error = exc
+                self._done.put((key, error))
+                del item, key, args, error  # the output's bytes are not kept alive here
+        finally:
+            self._done.put(_CLOSED)  # whatever happened: close() must not wait forever
 
     @property
     def queued(self) -> int:
@@ -163,7 +163,7 @@ class LocalWriter:
         self._jobs.put((key, (tmp, target, parts, make_parents)))
         self.pending += 1
 
-    def finished(self) -> list[tuple[Any, OSError | None]]:
+    def finished(self) -> list[tuple[Any, BaseException | None]]:
         """Outcomes ready now: ``(key, None)`` written, ``(key, error)`` not."""
         ready, self._ready = self._ready, []
         while self.pending and not self._done.empty():
@@ -171,7 +171,7 @@ class LocalWriter:
             self.pending -= 1
         return ready
 
-    def close(self) -> list[tuple[Any, OSError | None]]:
+    def close(self) -> list[tuple[Any, BaseException | None]]:
         """Stop the thread once it has written everything submitted; returns every
         outcome not yet collected. Ends on the thread's own last word rather than on a
         count, so a signal that unwound the run between two steps of the bookkeeping
@@ -406,15 +406,20 @@ def run_local(
             rec.update(extra(task, None))
         record(rec)
 
-    def settle(outcomes: list[tuple[Any, OSError | None]]) -> None:
+    def settle(outcomes: list[tuple[Any, BaseException | None]]) -> None:
+        bug: BaseException | None = None
         for key, error in outcomes:
             task, result = waiting.pop(key)
             if result is None:  # handed off, then unwound before it returned
                 result = RewriteResult(task.source, task.destination, 0, 0, 0, 0.0)
             if error is None:
                 succeeded(task, result)
-            else:
+            elif isinstance(error, OSError):
                 failed(task, _sink_error(task.destination, error), result.seconds)
+            else:  # not the input's fault: the run stops, as a bug in line would stop it
+                bug = bug or error
+        if bug is not None:
+            raise bug
 
     def stats(in_flight: int) -> dict[str, Any]:
         return {"status": "stats", "elapsed": round(time.perf_counter() - started, 3),

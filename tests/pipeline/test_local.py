@@ -327,3 +327,29 @@ def test_cli_run_with_an_async_stage_takes_the_event_loop(series: Path, tmp_path
     assert "tap: " in done.stderr
     for src in series.rglob("*.dcm"):
         assert (tmp_path / "out" / src.relative_to(series)).read_bytes() == src.read_bytes()
+
+
+def test_a_bug_in_the_writer_thread_stops_the_run_without_hanging(
+        series: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not an OSError (the input's outcome) but a bug: it is raised in the caller once
+    the writer has finished what it held — never a run waiting forever for a thread that
+    died."""
+    real = _local._write_small
+    calls = 0
+
+    def buggy(*args: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("a bug in the writer")
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_local, "_write_small", buggy)
+    report = tmp_path / "r.jsonl"
+    with pytest.raises(RuntimeError, match="a bug in the writer"):
+        rewrite_many_local(str(series), str(tmp_path / "out"), report=report, jobs=3)
+    written = sorted(p.name for p in (tmp_path / "out").rglob("*.dcm"))
+    reported = sorted(Path(str(r["destination"])).name for r in _records(report)
+                      if r["status"] == "ok")
+    assert written == reported and len(written) >= 2
+    assert _temporaries(tmp_path / "out") == []
