@@ -27,13 +27,13 @@ The command line uses this for local trees and files with ``--io inline`` (its d
 
 from __future__ import annotations
 
-__all__ = ("LocalWriter", "rewrite_local", "rewrite_many_local", "run_local")
+__all__ = ("LocalWriter", "iter_events", "rewrite_local", "rewrite_many_local", "run_local")
 
 import os
 import queue
 import threading
 import time
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from dicomstream._bulk_base import (
     BulkSummary,
@@ -336,6 +336,55 @@ def _rewrite(src: str, dst: str, stages: Sequence[SyncStage],
                            bytes_written=output.written, events=events,
                            seconds=time.perf_counter() - started, details=details)
     return result, placed
+
+
+def iter_events(source: str | os.PathLike[str] | BinaryIO, **parser_options: Any
+                ) -> Iterator[list[Event]]:
+    """Batches of events of a local file (a path) or an open binary stream (such as
+    ``sys.stdin.buffer``), read with blocking calls as the batches are consumed —
+    :func:`dicomstream.streams.aiter_events` for synchronous code. Memory stays flat
+    whatever the size: reads of 1 MiB, large values as chunks.
+
+    ``parser_options`` go to :class:`~dicomstream.parser.Parser`; a path's size is told
+    to it, so impossible lengths fail at once.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        try:
+            handle, size, first = _local._open_and_read(name, DEFAULT_READ_SIZE)
+        except OSError as exc:
+            raise SourceError(f"cannot read {name}: {exc.strerror or exc}") from exc
+        chunks = _chunks(name, first, handle)
+    else:
+        handle, size = None, None
+        chunks = _stream_chunks(source)
+    try:
+        options = dict(parser_options)
+        options.setdefault("source_size", size)
+        parser = Parser(**options)
+        for chunk in chunks:
+            parser.receive_data(chunk)
+            while batch := parser.next_batch():
+                yield batch
+        parser.receive_data(b"")
+        while batch := parser.next_batch():
+            yield batch
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def _stream_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    read = getattr(stream, "read1", stream.read)
+    name = getattr(stream, "name", "<stream>")
+    while True:
+        try:
+            chunk = read(READ_SIZE)
+        except OSError as exc:
+            raise SourceError(f"cannot read {name}: {exc.strerror or exc}") from exc
+        if not chunk:
+            return
+        yield chunk
 
 
 def rewrite_local(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,

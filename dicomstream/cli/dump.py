@@ -11,14 +11,12 @@ zeros gets a first line: a warning when it looks like an executable (PE, ELF, Ma
 
 from __future__ import annotations
 
-__all__ = ("MAX_HELD_LINES", "command", "preamble_note")
+__all__ = ("MAX_HELD_LINES", "TextDumper", "command", "dump", "dump_local", "preamble_note")
 
 import base64
 import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
-
-import anyio
 
 from dicomstream.cli._command import Command
 from dicomstream.context import StreamContext
@@ -39,11 +37,11 @@ from dicomstream.events import (
     ValueEnd,
     ValueStart,
 )
-from dicomstream.streams import aiter_events
 from dicomstream.tags import ITEM, format_tag
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterable
 
     from dicomstream.events import Event
 
@@ -230,20 +228,49 @@ def _json_event(event: Event) -> str:
 async def dump(spec: str, out: TextIO, *, as_json: bool = False, lenient: bool = False
                ) -> None:
     """Print the events of ``spec`` (a path, ``-`` or a URL a plugin handles)."""
-    source = _open_source(spec)
-    if as_json:
-        async for batch in aiter_events(source, lenient=lenient):
-            out.write("".join(_json_event(e) + "\n" for e in batch))
-            out.flush()
-        return
-    dumper = TextDumper(out)
+    from dicomstream.streams import aiter_events
+
+    printer = _Printer(out, as_json)
     try:
-        async for batch in aiter_events(source, lenient=lenient):
-            for event in batch:
-                dumper.feed(event)
-            out.flush()
+        async for batch in aiter_events(_open_source(spec), lenient=lenient):
+            printer.batch(batch)
     finally:
-        dumper.close()
+        printer.close()
+
+
+def dump_local(spec: str, out: TextIO, *, as_json: bool = False, lenient: bool = False
+               ) -> None:
+    """:func:`dump` of a local file or ``-`` (stdin), with no event loop: what the
+    command does for them, without asyncio's start-up (a dump is often interactive)."""
+    from dicomstream.local import iter_events
+
+    source = sys.stdin.buffer if spec == "-" else spec
+    printer = _Printer(out, as_json)
+    try:
+        for batch in iter_events(source, lenient=lenient):
+            printer.batch(batch)
+    finally:
+        printer.close()
+
+
+class _Printer:
+    """Batches of events to ``out``: text lines or JSON objects, flushed per batch."""
+
+    def __init__(self, out: TextIO, as_json: bool) -> None:
+        self.out = out
+        self.dumper = None if as_json else TextDumper(out)
+
+    def batch(self, batch: Iterable[Event]) -> None:
+        if self.dumper is None:
+            self.out.write("".join(_json_event(e) + "\n" for e in batch))
+        else:
+            for event in batch:
+                self.dumper.feed(event)
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.dumper is not None:
+            self.dumper.close()
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -258,8 +285,13 @@ def _run(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lenient warnings are printed below instead
-        anyio.run(lambda: dump(args.source, sys.stdout, as_json=args.json,
-                               lenient=args.lenient))
+        if args.source == "-" or "://" not in args.source:
+            dump_local(args.source, sys.stdout, as_json=args.json, lenient=args.lenient)
+        else:
+            import anyio
+
+            anyio.run(lambda: dump(args.source, sys.stdout, as_json=args.json,
+                                   lenient=args.lenient))
     return 0
 
 

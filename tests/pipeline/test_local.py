@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import anyio.lowlevel
 import pytest
-from corpus import CORPUS, CORPUS_IDS, KNOWN_PARSE_FAILURES, relative
+from corpus import CORPUS, CORPUS_IDS, KNOWN_PARSE_FAILURES, path_of, relative
 
 from benchmarks._generate import write_ct_series
 from dicomstream.bulk import ReportWriter, Task, rewrite_many
@@ -353,3 +353,18 @@ def test_a_bug_in_the_writer_thread_stops_the_run_without_hanging(
                       if r["status"] == "ok")
     assert written == reported and len(written) >= 2
     assert _temporaries(tmp_path / "out") == []
+
+
+def test_iter_events_same_as_the_parser_on_paths_and_streams(tmp_path: Path) -> None:
+    from dicomstream.local import iter_events
+    from dicomstream.parser import parse_bytes
+
+    for name in ("test_files/rtplan.dcm", "test_files/CT_small.dcm",
+                 "test_files/image_dfl.dcm"):
+        path = path_of(name)
+        expected = list(parse_bytes(path.read_bytes()))
+        assert [e for b in iter_events(path) for e in b] == expected
+        with path.open("rb") as stream:
+            assert [e for b in iter_events(stream) for e in b] == expected
+    with pytest.raises(DicomStreamError, match="cannot read"):
+        list(iter_events(tmp_path / "missing.dcm"))
