@@ -158,6 +158,19 @@ class FifoFeeder(threading.Thread):
             time.sleep(0.005)
 
 
+def _parses(data: bytes) -> bool:
+    """Whether dicomstream reads ``data`` to its end without an error."""
+    from dicomstream.errors import DicomStreamError
+    from dicomstream.parser import parse_bytes
+
+    try:
+        for _ in parse_bytes(data):
+            pass
+    except DicomStreamError:
+        return False
+    return True
+
+
 def make_inputs(root: Path, count: int, rng: random.Random) -> Inputs:
     """``count`` inputs under ``root``: CT files in 4 series folders, ~2 % of them bad."""
     files: list[Path] = []
@@ -175,7 +188,13 @@ def make_inputs(root: Path, count: int, rng: random.Random) -> Inputs:
         kind = kinds[i % len(kinds)]
         data = path.read_bytes()
         if kind == "truncated":
-            path.write_bytes(data[:rng.randrange(200, len(data) - 100)])
+            # A cut that lands between two elements leaves a shorter but valid dataset:
+            # cut again until the parser refuses it (the input must be bad).
+            for _ in range(100):
+                cut = data[:rng.randrange(200, len(data) - 100)]
+                if not _parses(cut):
+                    break
+            path.write_bytes(cut)
         elif kind == "garbage-after-DICM":
             path.write_bytes(data[:132] + b"\xff" * 64 + data[196:])
         elif kind == "random-bytes":
