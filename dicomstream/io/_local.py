@@ -51,7 +51,8 @@ def _open_and_read(path: str, size: int) -> tuple[IO[bytes] | None, int | None, 
             # A FIFO, a pipe (``<(cmd)``) or a device: ``st_size`` means nothing (0 for a
             # FIFO, which the parser would take as "no bytes to come"), and a read may
             # block until the writer sends more, so read nothing here: the caller streams
-            # it (FIFOs and sockets in the event loop, devices through threads).
+            # it (the async source: FIFOs and sockets in the event loop, devices through
+            # threads; dicomstream.local: one blocking read1 at a time).
             return f, None, b""
         total = info.st_size
         # Ask for no more than the file holds (+1 to see the end): read(n) allocates n

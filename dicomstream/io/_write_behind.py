@@ -1,6 +1,6 @@
 """One thread that writes finished small outputs while the event loop parses the next.
 
-Why it exists: a bulk rewrite of small files (``--io inline``, the CLI's default) spends
+Why it exists: a bulk rewrite of small files (``--io inline`` in the event loop) spends
 about a third of its time in the kernel writing outputs, and the rest in Python parsing
 and encoding. In the loop's thread the two alternate; on a machine with a second core
 they can overlap, because a ``write`` system call runs without the GIL. A general thread
@@ -15,7 +15,8 @@ runs), −18 % best case.
 
 Only for asyncio (anyio's default backend): :func:`write_behind_available` says whether
 the running loop is one; callers write in line otherwise. A process forked while the
-thread exists starts a fresh one in the child when first needed.
+thread exists starts a fresh one in the child when first needed. Runs with no event loop
+(:mod:`dicomstream.local`) have their own writer thread, ``LocalWriter``.
 """
 
 from __future__ import annotations

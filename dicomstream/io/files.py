@@ -13,12 +13,14 @@ several: each I/O thread must win the GIL back from the parsing thread. Measured
 ~1.3x ``cp``'s time instead of ~2x. The cost is that the event loop blocks for the
 duration of each read or write (it still gets a checkpoint between chunks, so
 cancellation stays prompt), which is right for a batch tool on local disks (the CLI's
-default) and wrong for a server or a slow network file system (the library's default
-stays ``False``). ``inline_small=True`` does it only for files that fit in one read or
-one buffer. One exception: on asyncio, an ``inline`` sink's output that fits its buffer
-(a whole small file) is handed on commit to one long-lived writer thread, which writes
-it while the loop parses the next input — the kernel's copy overlaps the parsing on a
-second core (:mod:`dicomstream.io._write_behind`; −10 % on the 500-file benchmark).
+default, when a run needs the event loop at all: local runs whose stages never await go
+through :mod:`dicomstream.local` instead) and wrong for a server or a slow network file
+system (the library's default stays ``False``). ``inline_small=True`` does it only for
+files that fit in one read or one buffer. One exception: on asyncio, an ``inline``
+sink's output that fits its buffer (a whole small file) is handed on commit to one
+long-lived writer thread, which writes it while the loop parses the next input — the
+kernel's copy overlaps the parsing on a second core
+(:mod:`dicomstream.io._write_behind`; −10 % on the 500-file benchmark).
 
 Otherwise files stream through threads: aiofiles on asyncio (anyio's file API on trio,
 which aiofiles does not serve), one read of ``chunk_size`` at a time. Either way memory
