@@ -127,17 +127,23 @@ def call_until_terminated(
         return func(), None
     signals = _watched(signals)
     caught: list[int] = []
+    running = True
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if not caught:  # the first one unwinds the run; later ones must not cut clean-up
+        # The first one unwinds the run; later ones must not cut its clean-up short, and
+        # one after the run's end (before the handlers are restored) changes nothing.
+        if not caught and running:
             caught.append(signum)
             raise _Terminated(signum)
 
     previous = {s: signal.signal(s, handler) for s in signals}
     try:
-        return func(), None
+        result = func()
+        running = False
+        return result, None
     except _Terminated as stop:
         return None, stop.signum
     finally:
+        running = False
         for s, action in previous.items():
             signal.signal(s, action)

@@ -368,3 +368,29 @@ def test_iter_events_same_as_the_parser_on_paths_and_streams(tmp_path: Path) -> 
             assert [e for b in iter_events(stream) for e in b] == expected
     with pytest.raises(DicomStreamError, match="cannot read"):
         list(iter_events(tmp_path / "missing.dcm"))
+
+
+def test_call_until_terminated_turns_a_signal_into_a_result() -> None:
+    import signal
+    import time
+
+    from dicomstream.cli._signals import call_until_terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set in the main thread")
+    before = signal.getsignal(signal.SIGTERM)
+    cleaned: list[str] = []
+
+    def run() -> str:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # interrupted: the handler raises in this thread
+            return "finished"
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # a second one must not cut the clean-up
+            cleaned.append("clean-up ran to its end")
+
+    assert call_until_terminated(run) == (None, signal.SIGTERM)
+    assert cleaned == ["clean-up ran to its end"]
+    assert call_until_terminated(lambda: "done") == ("done", None)
+    assert signal.getsignal(signal.SIGTERM) == before  # handlers restored
