@@ -10,7 +10,7 @@ A stage may hold events back (to look ahead) but must declare the bound in
 :attr:`Stage.max_lookahead` and release them by :meth:`Stage.flush` at the end.
 One stage instance serves one stream: bulk runs make a fresh instance per input.
 
-A stage that never waits for anything — every built-in one — derives from
+A stage that never waits for anything — every built-in one but ``tap`` — derives from
 :class:`SyncStage` and implements plain :meth:`SyncStage.transform` and
 :meth:`SyncStage.finish` instead. It still works wherever a :class:`Stage` does (its
 ``process`` and ``flush`` call them), and a pipeline made only of such stages can also run
