@@ -9,11 +9,13 @@ which is why those pieces live here, in a module that imports no async library.
 
 from __future__ import annotations
 
-__all__ = ("KEPT_FAILURES", "STATS_ENV", "BulkSummary", "ReportWriter", "Task", "count_tree",
-           "error_record", "ok_record", "plan_tree", "skipped_record",
-           "sweep_temporary_files")
+__all__ = ("KEPT_FAILURES", "STATS_ENV", "BulkSummary", "Extra", "ReportWriter", "Task",
+           "count_tree", "plan_tree", "stats_record", "sweep_temporary_files", "tally_error",
+           "tally_ok", "tally_skipped", "tree_tasks")
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -213,25 +215,68 @@ def _error_text(exc: BaseException) -> str:
     return describe(exc)
 
 
-def skipped_record(task: Task) -> dict[str, Any]:
-    """The report line of an input whose output already exists."""
+Extra = Callable[[Task, "RewriteResult | None"], dict[str, Any]]
+"""More fields for an input's report line (its result, or ``None`` when it failed)."""
+
+
+def tally_skipped(summary: BulkSummary, task: Task) -> dict[str, Any]:
+    """Count an input whose output already exists; returns its report line."""
+    summary.skipped += 1
     return {"source": task.source, "destination": task.destination, "status": "skipped",
             "error": None, "bytes_in": 0, "bytes_out": 0, "seconds": 0.0}
 
 
-def error_record(task: Task, exc: BaseException, seconds: float) -> dict[str, Any]:
-    """The report line of an input that failed with ``exc``."""
-    return {"source": task.source, "destination": task.destination, "status": "error",
-            "error": _error_text(exc), "bytes_in": 0, "bytes_out": 0,
-            "seconds": round(seconds, 6)}
+def tally_error(summary: BulkSummary, task: Task, exc: BaseException, seconds: float,
+                extra: Extra | None) -> dict[str, Any]:
+    """Count an input that failed with ``exc``; returns its report line."""
+    message = _error_text(exc)
+    record: dict[str, Any] = {
+        "source": task.source, "destination": task.destination, "status": "error",
+        "error": message, "bytes_in": 0, "bytes_out": 0, "seconds": round(seconds, 6)}
+    summary.add_failure(task.source, message)
+    if extra is not None:
+        record.update(extra(task, None))
+    return record
 
 
-def ok_record(task: Task, result: RewriteResult) -> dict[str, Any]:
-    """The report line of an input rewritten into its output."""
+def tally_ok(summary: BulkSummary, task: Task, result: RewriteResult, extra: Extra | None
+             ) -> dict[str, Any]:
+    """Count an input rewritten into its output; returns its report line."""
+    summary.ok += 1
+    summary.bytes_read += result.bytes_read
+    summary.bytes_written += result.bytes_written
     record: dict[str, Any] = {
         "source": task.source, "destination": task.destination, "status": "ok",
         "error": None, "bytes_in": result.bytes_read, "bytes_out": result.bytes_written,
         "seconds": round(result.seconds, 6)}
     if result.details:
         record["details"] = result.details
+    if extra is not None:
+        record.update(extra(task, result))
     return record
+
+
+def stats_record(summary: BulkSummary, started: float, *, in_flight: int, peak_in_flight: int,
+                 in_flight_bound: int, queued: int, queue_bound: float,
+                 producer_waiting: int) -> dict[str, Any]:
+    """A ``stats`` report line (:class:`ReportWriter`): counts so far, and inputs in
+    flight and queued against their bounds."""
+    return {"status": "stats", "elapsed": round(time.perf_counter() - started, 3),
+            "done": summary.total, "ok": summary.ok, "failed": summary.failed,
+            "skipped": summary.skipped, "in_flight": in_flight,
+            "peak_in_flight": peak_in_flight, "in_flight_bound": in_flight_bound,
+            "queued": queued, "queue_bound": queue_bound,
+            "producer_waiting": producer_waiting}
+
+
+def tree_tasks(src: str, dst: str, *, skip_existing: bool, count: bool
+               ) -> tuple[Iterator[Task], Callable[[Task], bool] | None, int | None]:
+    """Mirroring the local tree ``src`` under ``dst``: the tasks (a lazy walk), which to
+    skip (outputs already there: they are written atomically, so one that exists is
+    complete), and — when ``count`` — how many there are, for a progress bar. Blocking:
+    async callers run it in a thread."""
+    skip: Callable[[Task], bool] | None = None
+    if skip_existing and os.path.isdir(dst):
+        done = _existing_files(dst)
+        skip = lambda task: task.destination in done  # noqa: E731
+    return plan_tree(src, dst), skip, count_tree(src) if count else None

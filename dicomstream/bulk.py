@@ -47,14 +47,15 @@ from dicomstream._bulk_base import (
     BulkSummary,
     ReportWriter,
     Task,
-    _existing_files,
     _under,
     count_tree,
-    error_record,
-    ok_record,
     plan_tree,
-    skipped_record,
+    stats_record,
     sweep_temporary_files,
+    tally_error,
+    tally_ok,
+    tally_skipped,
+    tree_tasks,
 )
 from dicomstream.errors import DicomStreamError
 
@@ -114,20 +115,19 @@ async def run_bulk(
             async for task in tasks:
                 await send.send(task)
 
-    def stats_record() -> dict[str, Any]:
+    def stats() -> dict[str, Any]:
         queue = receive.statistics()
-        return {"status": "stats", "elapsed": round(time.perf_counter() - started, 3),
-                "done": summary.total, "ok": summary.ok, "failed": summary.failed,
-                "skipped": summary.skipped, "in_flight": in_flight,
-                "peak_in_flight": peak_in_flight, "in_flight_bound": bound,
-                "queued": queue.current_buffer_used, "queue_bound": queue.max_buffer_size,
-                "producer_waiting": queue.tasks_waiting_send}
+        return stats_record(summary, started, in_flight=in_flight,
+                            peak_in_flight=peak_in_flight, in_flight_bound=bound,
+                            queued=queue.current_buffer_used,
+                            queue_bound=queue.max_buffer_size,
+                            producer_waiting=queue.tasks_waiting_send)
 
     async def write_stats(report: ReportWriter, interval: float) -> None:
         while True:  # a line every ``interval`` and one when the last worker is done
             with anyio.move_on_after(interval):
                 await all_done.wait()
-            report.write(stats_record())
+            report.write(stats())
             if all_done.is_set():
                 return
 
@@ -155,29 +155,18 @@ async def run_bulk(
         nonlocal in_flight, peak_in_flight
         t0 = time.perf_counter()
         if skip is not None and skip(task):
-            summary.skipped += 1
-            record(skipped_record(task))
+            record(tally_skipped(summary, task))
             return
         in_flight += 1
         peak_in_flight = max(peak_in_flight, in_flight)
         try:
             result = await process(task)
         except (DicomStreamError, OSError) as exc:
-            rec = error_record(task, exc, time.perf_counter() - t0)
-            summary.add_failure(task.source, rec["error"])
-            if extra is not None:
-                rec.update(extra(task, None))
-            record(rec)
+            record(tally_error(summary, task, exc, time.perf_counter() - t0, extra))
             return
         finally:
             in_flight -= 1
-        summary.ok += 1
-        summary.bytes_read += result.bytes_read
-        summary.bytes_written += result.bytes_written
-        rec = ok_record(task, result)
-        if extra is not None:
-            rec.update(extra(task, result))
-        record(rec)
+        record(tally_ok(summary, task, result, extra))
 
     async with receive, anyio.create_task_group() as tg:
         if report is not None and report.stats_interval:
@@ -431,17 +420,16 @@ async def rewrite_many(
     tree = src != "-" and await anyio.to_thread.run_sync(os.path.isdir, src)
     writer = ReportWriter(report)
     skip: Callable[[Task], bool] | None = None
+    tasks: Iterable[Task]
     try:
         if tree:
             if dst == "-":
                 raise DicomStreamError("a directory tree cannot be written to stdout")
-            if skip_existing and await anyio.to_thread.run_sync(os.path.isdir, dst):
-                # Outputs are written atomically, so an existing one is complete.
-                done = await anyio.to_thread.run_sync(_existing_files, dst)
-                skip = lambda task: task.destination in done  # noqa: E731
-            if on_total is not None:
-                on_total(await anyio.to_thread.run_sync(count_tree, src))
-            tasks: Iterable[Task] = plan_tree(src, dst)
+            tasks, skip, total = await anyio.to_thread.run_sync(functools.partial(
+                tree_tasks, src, dst, skip_existing=skip_existing,
+                count=on_total is not None))
+            if on_total is not None and total is not None:
+                on_total(total)
         else:
             target = dst
             if url_scheme(dst) and dst.endswith("/") and src != "-":

@@ -39,12 +39,11 @@ from dicomstream._bulk_base import (
     BulkSummary,
     ReportWriter,
     Task,
-    _existing_files,
-    count_tree,
-    error_record,
-    ok_record,
-    plan_tree,
-    skipped_record,
+    stats_record,
+    tally_error,
+    tally_ok,
+    tally_skipped,
+    tree_tasks,
 )
 from dicomstream._rewrite_result import RewriteResult
 from dicomstream.encoder import Encoder
@@ -52,6 +51,7 @@ from dicomstream.errors import DicomStreamError, EncodeError, SinkError, SourceE
 from dicomstream.events import EventBatch
 from dicomstream.io import _local  # its helpers looked up per call (tests replace them)
 from dicomstream.io._base import DEFAULT_READ_SIZE
+from dicomstream.io._local import STREAM_READ_SIZE, WRITE_BUFFER_SIZE
 from dicomstream.parser import Parser
 
 if TYPE_CHECKING:
@@ -60,13 +60,6 @@ if TYPE_CHECKING:
     from dicomstream.events import Event
     from dicomstream.stages import SyncStage
     from dicomstream.transfer_syntax import TransferSyntax
-
-READ_SIZE = 1024 * 1024
-"""Bytes per read after the first (as :data:`dicomstream.io.files.STREAM_READ_SIZE`)."""
-
-WRITE_BUFFER_SIZE = 1024 * 1024
-"""Output bytes gathered before they go to disk: an output up to this size is written
-whole by the writer thread; a larger one streams into its temporary file."""
 
 WRITE_AHEAD = 4
 """Most finished outputs waiting for the writer thread (each at most
@@ -247,17 +240,29 @@ def _sink_error(name: str, exc: OSError) -> SinkError:
     return SinkError(f"cannot write {name}: {exc.strerror or exc}")
 
 
-def _chunks(name: str, first: bytes, handle: IO[bytes] | None) -> Iterator[bytes]:
-    """The input's bytes: the first read, then (a file larger than one read, a FIFO)
-    whatever each read returns — ``read1``: one system call, so a pipe's bytes are parsed
-    as they arrive rather than once a whole read's worth has come."""
+def _open_input(name: str) -> tuple[IO[bytes] | None, int | None, Iterator[bytes]]:
+    """Open the local file ``name``: its handle (``None`` once read whole), its size
+    (``None`` for a FIFO or a device) and its chunks."""
+    try:
+        handle, size, first = _local._open_and_read(name, DEFAULT_READ_SIZE)
+    except OSError as exc:
+        raise SourceError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    return handle, size, _chunks(name, first, handle)
+
+
+def _chunks(name: str, first: bytes, stream: IO[bytes] | None) -> Iterator[bytes]:
+    """The input's bytes: ``first``, then (a file larger than one read, a FIFO, a
+    stream) whatever each read returns — ``read1`` where there is one: one system call,
+    so a pipe's bytes are parsed as they arrive rather than once a whole read's worth
+    has come."""
     if first:
         yield first
-    if handle is None:
+    if stream is None:
         return
+    read = getattr(stream, "read1", stream.read)
     while True:
         try:
-            chunk = handle.read1(READ_SIZE)  # type: ignore[attr-defined]
+            chunk = read(STREAM_READ_SIZE)
         except OSError as exc:
             raise SourceError(f"cannot read {name}: {exc.strerror or exc}") from exc
         if not chunk:
@@ -299,10 +304,7 @@ def _rewrite(src: str, dst: str, stages: Sequence[SyncStage],
     started = time.perf_counter()
     if stages:
         _check_sync(stages)
-    try:
-        handle, size, first = _local._open_and_read(src, DEFAULT_READ_SIZE)
-    except OSError as exc:
-        raise SourceError(f"cannot read {src}: {exc.strerror or exc}") from exc
+    handle, size, chunks = _open_input(src)
     output = _Output(dst, make_parents=True)
     events = bytes_read = 0
     try:
@@ -310,7 +312,7 @@ def _rewrite(src: str, dst: str, stages: Sequence[SyncStage],
         options.setdefault("source_size", size)
         parser = Parser(**options)
         encoder = Encoder(transfer_syntax)
-        for chunk in _chunks(src, first, handle):
+        for chunk in chunks:
             parser.receive_data(chunk)
             bytes_read += len(chunk)
             events += _pump(parser, stages, encoder, output)
@@ -349,15 +351,10 @@ def iter_events(source: str | os.PathLike[str] | BinaryIO, **parser_options: Any
     to it, so impossible lengths fail at once.
     """
     if isinstance(source, (str, os.PathLike)):
-        name = os.fspath(source)
-        try:
-            handle, size, first = _local._open_and_read(name, DEFAULT_READ_SIZE)
-        except OSError as exc:
-            raise SourceError(f"cannot read {name}: {exc.strerror or exc}") from exc
-        chunks = _chunks(name, first, handle)
+        handle, size, chunks = _open_input(os.fspath(source))
     else:
         handle, size = None, None
-        chunks = _stream_chunks(source)
+        chunks = _chunks(getattr(source, "name", "<stream>"), b"", source)
     try:
         options = dict(parser_options)
         options.setdefault("source_size", size)
@@ -372,19 +369,6 @@ def iter_events(source: str | os.PathLike[str] | BinaryIO, **parser_options: Any
     finally:
         if handle is not None:
             handle.close()
-
-
-def _stream_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    read = getattr(stream, "read1", stream.read)
-    name = getattr(stream, "name", "<stream>")
-    while True:
-        try:
-            chunk = read(READ_SIZE)
-        except OSError as exc:
-            raise SourceError(f"cannot read {name}: {exc.strerror or exc}") from exc
-        if not chunk:
-            return
-        yield chunk
 
 
 def rewrite_local(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
@@ -439,22 +423,6 @@ def run_local(
         if on_done is not None:
             on_done(rec)
 
-    def succeeded(task: Task, result: RewriteResult) -> None:
-        summary.ok += 1
-        summary.bytes_read += result.bytes_read
-        summary.bytes_written += result.bytes_written
-        rec = ok_record(task, result)
-        if extra is not None:
-            rec.update(extra(task, result))
-        record(rec)
-
-    def failed(task: Task, exc: BaseException, seconds: float) -> None:
-        rec = error_record(task, exc, seconds)
-        summary.add_failure(task.source, rec["error"])
-        if extra is not None:
-            rec.update(extra(task, None))
-        record(rec)
-
     def settle(outcomes: list[tuple[Any, BaseException | None]]) -> None:
         bug: BaseException | None = None
         for key, error in outcomes:
@@ -462,21 +430,20 @@ def run_local(
             if result is None:  # handed off, then unwound before it returned
                 result = RewriteResult(task.source, task.destination, 0, 0, 0, 0.0)
             if error is None:
-                succeeded(task, result)
+                record(tally_ok(summary, task, result, extra))
             elif isinstance(error, OSError):
-                failed(task, _sink_error(task.destination, error), result.seconds)
+                record(tally_error(summary, task, _sink_error(task.destination, error),
+                                   result.seconds, extra))
             else:  # not the input's fault: the run stops, as a bug in line would stop it
                 bug = bug or error
         if bug is not None:
             raise bug
 
     def stats(in_flight: int) -> dict[str, Any]:
-        return {"status": "stats", "elapsed": round(time.perf_counter() - started, 3),
-                "done": summary.total, "ok": summary.ok, "failed": summary.failed,
-                "skipped": summary.skipped, "in_flight": in_flight,
-                "peak_in_flight": peak, "in_flight_bound": depth + 1,
-                "queued": writer.queued if writer is not None else 0,
-                "queue_bound": depth, "producer_waiting": 0}
+        return stats_record(summary, started, in_flight=in_flight, peak_in_flight=peak,
+                            in_flight_bound=depth + 1,
+                            queued=writer.queued if writer is not None else 0,
+                            queue_bound=depth, producer_waiting=0)
 
     try:
         for key, task in enumerate(tasks):
@@ -487,8 +454,7 @@ def run_local(
                 report.write(stats(writer.pending if writer is not None else 0))
                 next_stats = time.perf_counter() + interval
             if skip is not None and skip(task):
-                summary.skipped += 1
-                record(skipped_record(task))
+                record(tally_skipped(summary, task))
                 continue
             peak = max(peak, (writer.pending if writer is not None else 0) + 1)
             t0 = time.perf_counter()
@@ -499,11 +465,11 @@ def run_local(
                                           transfer_syntax, parser_options, writer, key)
             except (DicomStreamError, OSError) as exc:
                 del waiting[key]
-                failed(task, exc, time.perf_counter() - t0)
+                record(tally_error(summary, task, exc, time.perf_counter() - t0, extra))
                 continue
             if placed:
                 del waiting[key]
-                succeeded(task, result)
+                record(tally_ok(summary, task, result, extra))
             else:
                 waiting[key] = (task, result)
     finally:
@@ -536,13 +502,12 @@ def rewrite_many_local(
     writer = ReportWriter(report)
     skip: Callable[[Task], bool] | None = None
     try:
+        tasks: Iterable[Task]
         if os.path.isdir(src):
-            if skip_existing and os.path.isdir(dst):
-                done = _existing_files(dst)  # outputs are atomic: one that exists is complete
-                skip = lambda task: task.destination in done  # noqa: E731
-            if on_total is not None:
-                on_total(count_tree(src))
-            tasks: Iterable[Task] = plan_tree(src, dst)
+            tasks, skip, total = tree_tasks(src, dst, skip_existing=skip_existing,
+                                            count=on_total is not None)
+            if on_total is not None and total is not None:
+                on_total(total)
         else:
             target = os.path.join(dst, os.path.basename(src)) if os.path.isdir(dst) else dst
             if on_total is not None:

@@ -9,7 +9,7 @@ anyio (about 80 ms of a short run's start-up). Everything here is plain blocking
 
 from __future__ import annotations
 
-__all__ = ("TEMP_SUFFIX", "temporary_file_pid")
+__all__ = ("STREAM_READ_SIZE", "TEMP_SUFFIX", "WRITE_BUFFER_SIZE", "temporary_file_pid")
 
 import contextlib
 import errno
@@ -17,6 +17,16 @@ import itertools
 import os
 import stat
 from typing import IO
+
+STREAM_READ_SIZE = 1024 * 1024
+"""Reads after the first. Every read starts at a multiple of the parser's chunk size, so
+value chunks are views of the read buffers (no copy); 1 MiB keeps thread hops few (each
+costs ~0.1 ms of latency) while the buffers alive at once stay a few MiB."""
+
+WRITE_BUFFER_SIZE = 1024 * 1024
+"""Bytes gathered before a write: outputs up to this size are written in one go (open,
+write, close, rename: one thread hop, or one job of a writer thread); larger ones in
+writes of this size."""
 
 TEMP_SUFFIX = ".dicomstream-tmp"
 """Suffix of temporary files; a resumed bulk run removes leftovers carrying it."""

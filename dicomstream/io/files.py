@@ -33,7 +33,8 @@ the temporary file, so a destination is either absent, the old file, or complete
 
 from __future__ import annotations
 
-__all__ = ("TEMP_SUFFIX", "FileSink", "FileSource", "temporary_file_pid", "temporary_path_for")
+__all__ = ("STREAM_READ_SIZE", "TEMP_SUFFIX", "WRITE_BUFFER_SIZE", "FileSink", "FileSource",
+           "temporary_file_pid", "temporary_path_for")
 
 import asyncio
 import os
@@ -48,13 +49,13 @@ import anyio.to_thread
 from dicomstream.errors import SinkError, SourceError
 from dicomstream.io import _local  # its helpers looked up per call (tests replace them)
 from dicomstream.io._base import DEFAULT_READ_SIZE
-from dicomstream.io._local import TEMP_SUFFIX, temporary_file_pid
+from dicomstream.io._local import (
+    STREAM_READ_SIZE,
+    TEMP_SUFFIX,
+    WRITE_BUFFER_SIZE,
+    temporary_file_pid,
+)
 from dicomstream.io._write_behind import write_behind, write_behind_available
-
-STREAM_READ_SIZE = 1024 * 1024
-"""Reads after the first. Every read starts at a multiple of the parser's chunk size, so
-value chunks are views of the read buffers (no copy); 1 MiB keeps thread hops few (each
-costs ~0.1 ms of latency) while the buffers alive at once stay a few MiB."""
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -188,9 +189,6 @@ class FileSource:
                 await anyio.to_thread.run_sync(handle.close)
 
 
-WRITE_BUFFER_SIZE = 1024 * 1024
-"""Bytes gathered before a write: outputs up to this size are written in one thread hop
-(open, write, close, rename); larger ones in writes of this size."""
 
 
 class FileSink:
