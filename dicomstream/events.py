@@ -41,11 +41,13 @@ __all__ = (
     "Preamble",
     "SequenceEnd",
     "SequenceStart",
+    "Splice",
     "ValueChunk",
     "ValueEnd",
     "ValueStart",
 )
 
+from itertools import islice
 from operator import is_ as _is
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -373,6 +375,10 @@ class DatasetEnd(Event, _DatasetEndFields):
     __slots__ = ()
 
 
+Span = tuple[int, int, int]
+"""``(at, first, count)``: ``batch[at:at + count]`` are ``batch.originals[first:first + count]``."""
+
+
 class EventBatch(list["Event"]):
     """A batch of events as the parser produced it, with the input bytes it came from.
 
@@ -386,12 +392,17 @@ class EventBatch(list["Event"]):
     it does so only while the batch still holds exactly the ``originals`` (the same
     event objects: events are immutable, so identity means nothing changed) and it is
     writing the syntax that was read. A stage that edits a batch returns another list,
-    or changes this one, and the encoder then encodes event by event as usual — so
-    nothing a stage needs to know about this changes. ``raw`` is ``None`` when there
-    is no such stretch (deflated input, a lenient end, mixed use of ``next_event``).
+    or changes this one, and the encoder then copies the stretches still holding the
+    parser's events and encodes the rest — so nothing a stage needs to know about this
+    changes. ``raw`` is ``None`` when there is no such stretch (deflated input, a
+    lenient end, mixed use of ``next_event``).
+
+    A batch a stage built with :class:`Splice` also knows *where* its events came from
+    (``spans``), which spares the encoder looking for them; an identity check of the
+    spans still guards against a later stage changing the list in place.
     """
 
-    __slots__ = ("originals", "raw", "raw_from", "raw_offset")
+    __slots__ = ("originals", "raw", "raw_from", "raw_offset", "spans")
 
     def __init__(self, events: Iterable[Event] = (),
                  raw: tuple[memoryview, ...] | None = None, raw_from: int = 0,
@@ -402,6 +413,9 @@ class EventBatch(list["Event"]):
         self.raw_from = raw_from
         self.raw_offset = raw_offset
         """Stream offset of the first byte of ``raw``."""
+        self.spans: list[Span] | None = None
+        """Of a batch made by :class:`Splice`: the stretches of it that are ``originals``,
+        in order (``None``: not known; the encoder finds them by identity)."""
 
     def unchanged(self) -> bool:
         """The batch still holds exactly the events the parser produced."""
@@ -411,7 +425,11 @@ class EventBatch(list["Event"]):
     def derive(self, events: Iterable[Event]) -> EventBatch:
         """What stages made of this batch, still knowing where its unchanged events came
         from: the encoder copies runs of untouched elements from ``raw`` and encodes the
-        rest (the pipeline calls this; stages need not)."""
+        rest (the pipeline calls this; stages need not). A batch made from this one
+        with :class:`Splice` is returned as it is: it knows its origins already."""
+        if type(events) is EventBatch and events.originals is self.originals and \
+                events.spans is not None:
+            return events
         batch = EventBatch(events)
         if self.raw is not None:
             batch.originals = self.originals
@@ -419,3 +437,133 @@ class EventBatch(list["Event"]):
             batch.raw_from = self.raw_from
             batch.raw_offset = self.raw_offset
         return batch
+
+    def spans_hold(self) -> bool:
+        """Whether ``spans`` still describe the batch (no stage changed it in place since
+        it was spliced): every span's events are the very ``originals`` it names."""
+        spans = self.spans
+        if spans is None:
+            return False
+        originals = self.originals
+        size = len(self)
+        for at, first, count in spans:
+            if at + count > size or first + count > len(originals) or not all(
+                    map(_is, islice(self, at, at + count),
+                        islice(originals, first, first + count))):
+                return False
+        return True
+
+    def _source_spans(self) -> list[Span]:
+        """Where this batch's events came from, as far as is known: its spans, or all of
+        it for a batch from the parser. Not checked here — a stage may have changed the
+        batch in place — but by the encoder, once, on the final batch (spans_hold)."""
+        if self.spans is not None:
+            return self.spans
+        return [(0, 0, len(self.originals))]
+
+
+class Splice:
+    """What a stage makes of a batch, built as stretches of it and new events.
+
+    A stage that drops, replaces or inserts a few events in a large batch can describe
+    the change instead of copying every event into a new list::
+
+        splice = Splice(batch)
+        splice.drop(3)                      # batch[3] goes
+        splice.replace(10, [new_element])   # batch[10] becomes new_element
+        splice.insert(12, [a, b])           # a and b go before batch[12]
+        splice.drop(40, 55)                 # batch[40:55] go
+        return splice.result()
+
+    Positions must not go back (each call starts at or after where the previous one
+    ended). :meth:`result` is the batch itself when nothing changed. Given a parser
+    batch (or one another stage spliced), the result records which stretches are still
+    the parser's events, so the encoder copies them from the input bytes without
+    looking for them — the cheapest way for a stage to change a batch.
+    """
+
+    __slots__ = ("_batch", "_changed", "_kept", "_pieces")
+
+    def __init__(self, batch: list[Event]) -> None:
+        self._batch = batch
+        # Stretches of the batch kept, as (start, stop), and lists of new events.
+        self._pieces: list[tuple[int, int] | list[Event]] = []
+        self._kept = 0  # batch[self._kept:] is not decided yet
+        self._changed = False
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was dropped or inserted so far."""
+        return self._changed
+
+    def _keep_until(self, at: int) -> None:
+        kept = self._kept
+        if at < kept:
+            raise ValueError(f"splice positions must not go back ({at} after {kept})")
+        if at > kept:
+            self._pieces.append((kept, at))
+        self._kept = at
+
+    def drop(self, start: int, stop: int | None = None) -> None:
+        """Drop ``batch[start:stop]`` (just ``batch[start]`` without ``stop``)."""
+        self._keep_until(start)
+        stop = start + 1 if stop is None else min(stop, len(self._batch))
+        if stop > start:
+            self._changed = True
+            self._kept = stop
+
+    def insert(self, at: int, events: Iterable[Event]) -> None:
+        """Insert ``events`` before ``batch[at]`` (``at == len(batch)``: at the end)."""
+        self._keep_until(at)
+        events = list(events)
+        if events:
+            self._changed = True
+            self._pieces.append(events)
+
+    def replace(self, at: int, events: Iterable[Event]) -> None:
+        """Replace ``batch[at]`` by ``events``."""
+        self.drop(at)
+        self.insert(at + 1, events)
+
+    def result(self) -> list[Event]:
+        """The batch as changed (the batch itself when nothing was)."""
+        batch = self._batch
+        if not self._changed:
+            return batch
+        self._keep_until(len(batch))
+        events: list[Event] = []
+        if type(batch) is not EventBatch or batch.raw is None:
+            for piece in self._pieces:
+                events += batch[piece[0]:piece[1]] if isinstance(piece, tuple) else piece
+            return events
+        source = batch._source_spans()
+        spans: list[Span] = []
+        s = 0  # the first source span that may still overlap
+        for piece in self._pieces:
+            if not isinstance(piece, tuple):
+                events += piece
+                continue
+            a, b = piece
+            base = len(events) - a
+            while s < len(source) and source[s][0] + source[s][2] <= a:
+                s += 1
+            t = s
+            while t < len(source) and source[t][0] < b:
+                at, first, count = source[t]
+                lo, hi = max(a, at), min(b, at + count)
+                if lo < hi:
+                    if spans and spans[-1][0] + spans[-1][2] == base + lo and \
+                            spans[-1][1] + spans[-1][2] == first + lo - at:
+                        last = spans.pop()
+                        spans.append((last[0], last[1], last[2] + hi - lo))
+                    else:
+                        spans.append((base + lo, first + lo - at, hi - lo))
+                t += 1
+            events += batch[a:b]
+        out = EventBatch(events)
+        out.originals = batch.originals
+        out.raw = batch.raw
+        out.raw_from = batch.raw_from
+        out.raw_offset = batch.raw_offset
+        out.spans = spans
+        return out

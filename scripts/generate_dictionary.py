@@ -109,7 +109,9 @@ def render_dicom_dict(
     docstring = (
         '"""PS3.6 data dictionary: tag -> (VR, VM, name, retired, keyword).\n\n'
         "``DICOM_DICT`` holds the exact tags; ``REPEATERS_DICT`` the repeating groups,\n"
-        'keyed by PS3.6 masks such as ``"60xx0010"`` (``x`` = any hex digit).\n'
+        'keyed by PS3.6 masks such as ``"60xx0010"`` (``x`` = any hex digit); both are\n'
+        "built from the text on first access. Rows of ``_EXACT``: tag, VR, VM, name,\n"
+        "retired, keyword, tab-separated.\n"
         'The item and delimitation tags (FFFE,E000/E00D/E0DD) have the VR ``"NONE"``.\n'
         '"""\n\n'
     )
@@ -121,14 +123,26 @@ def render_dicom_dict(
             _TABLE_HELPER,
             _blob("_EXACT", rows),
             _blob("_REPEATERS", rep_rows),
-            "DICOM_DICT: dict[int, tuple[str, str, str, str, str]] = {\n"
-            "    int(r[0], 16): (r[1], r[2], r[3], r[4], r[5]) for r in _table(_EXACT)\n"
-            "}\n"
-            "REPEATERS_DICT: dict[str, tuple[str, str, str, str, str]] = {\n"
-            "    r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in _table(_REPEATERS)\n"
-            "}\n",
+            _LAZY_TABLES,
         ]
     )
+
+
+# The dicts are built on first access (PEP 562), so importing the module costs only its
+# text: a keyword lookup reads that (dicomstream.dictionary.tag_for_keyword).
+_LAZY_TABLES = (
+    "\n\ndef __getattr__(name: str) -> object:\n"
+    '    """``DICOM_DICT`` and ``REPEATERS_DICT``, built from the text on first use."""\n'
+    "    value: object\n"
+    '    if name == "DICOM_DICT":\n'
+    "        value = {int(r[0], 16): (r[1], r[2], r[3], r[4], r[5]) for r in _table(_EXACT)}\n"
+    '    elif name == "REPEATERS_DICT":\n'
+    "        value = {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in _table(_REPEATERS)}\n"
+    "    else:\n"
+    '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
+    "    globals()[name] = value\n"
+    "    return value\n"
+)
 
 
 def render_private_dict(private: dict[str, dict[str, tuple[str, str, str, str]]]) -> str:

@@ -142,9 +142,9 @@ def _match_repeater(repeaters: tuple[tuple[int, dict[int, _Raw]], ...], tag: int
 @functools.cache
 def _public() -> _Public:
     """Load ``_dicom_dict`` and build the lookup tables (once)."""
-    module = _generated("_dicom_dict")
-    entries = cast("dict[int, _Raw]", module["DICOM_DICT"])
-    by_mask = cast("dict[str, _Raw]", module["REPEATERS_DICT"])
+    module = importlib.import_module(f"{__name__}._dicom_dict")
+    entries = cast("dict[int, _Raw]", module.DICOM_DICT)  # built on first access
+    by_mask = cast("dict[str, _Raw]", module.REPEATERS_DICT)
 
     tables: dict[int, dict[int, _Raw]] = {}
     for mask, raw in by_mask.items():
@@ -282,7 +282,28 @@ def tag_for_keyword(keyword: str) -> int | None:
     ``0x10000010`` and ``"RowsForNthOrderCoefficients"`` → ``0x00280410``, since
     (1000,0000) is a group length and (0028,0400) has an entry of its own.
     """
+    if not _public.cache_info().currsize:  # the tables are not built yet: read the text
+        tag = _exact_tag_for_keyword(keyword)
+        if tag is not None:
+            return tag
     return _public().tags_by_keyword.get(keyword)
+
+
+def _exact_tag_for_keyword(keyword: str) -> int | None:
+    """The exact (non-repeating) tag of ``keyword``, found in the generated text: a
+    ``--set PatientName=…`` needs one keyword, not the ~5,000-entry tables (tens of
+    milliseconds at start-up). Keywords are unique and always the row's last field."""
+    if not keyword or "\t" in keyword or "\n" in keyword:
+        return None
+    text = cast("str", _generated("_dicom_dict")["_EXACT"])
+    field = "\t" + keyword
+    at = text.find(field + "\n")
+    if at < 0:
+        if not text.endswith(field):
+            return None
+        at = len(text) - len(field)
+    start = text.rfind("\n", 0, at) + 1
+    return int(text[start:start + 8], 16)
 
 
 def name_for_tag(tag: int) -> str:

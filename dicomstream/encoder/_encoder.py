@@ -42,6 +42,8 @@ __all__ = ("DEFAULT_MAX_BUFFER", "Encoder", "encode_events")
 
 import zlib
 from array import array
+from itertools import accumulate, compress, count, islice, repeat
+from operator import is_not, lt
 from struct import Struct
 from typing import TYPE_CHECKING
 
@@ -71,7 +73,7 @@ from dicomstream.vr import LONG_LENGTH_VRS, SWAP_SIZES, VR
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from dicomstream.events import Event
+    from dicomstream.events import Event, Span
 
 DEFAULT_MAX_BUFFER = 4 * 1024 * 1024
 """Bytes of defined-length containers held at once before switching to undefined length.
@@ -255,60 +257,74 @@ class Encoder:
             self._dataset_end()
 
     def _encode_runs(self, batch: EventBatch) -> None:
-        """A batch stages changed (:meth:`EventBatch.derive`): runs of events it still
-        holds as the parser produced them, one after another as in the input, are copied
-        from the input bytes when they are self-contained (they close every container
-        and value they open, and nothing opened before them); everything else — changed
-        or moved events, and so the containers around a change, whose lengths are then
+        """A batch stages changed (:meth:`EventBatch.derive`, :class:`Splice`): the
+        stretches it still holds as the parser produced them, in input order, are copied
+        from the input bytes where they are self-contained; everything else — changed or
+        moved events, and so the containers around a change, whose lengths are then
         recomputed as usual — is encoded."""
+        spans = batch.spans if batch.spans is not None and batch.spans_hold() \
+            else _find_spans(batch)
         originals = batch.originals
-        first = batch.raw_from
-        where = dict(zip(map(id, originals[first:]), range(first, len(originals)),
-                         strict=True))
+        # Nesting after each original event (containers and streamed values), relative
+        # to before the first: a stretch is self-contained where it returns to the level
+        # it started at without going below it.
+        depths = list(accumulate(map(_DEPTH.get, map(type, originals), repeat(0))))
         end_of_raw = batch.raw_offset + sum(map(len, batch.raw))  # type: ignore[arg-type]
+        raw_from = batch.raw_from
         encode = self._encode_events
-        depth_of = _DEPTH
+        done = 0
+        for at, first, size in spans:
+            if at > done:
+                encode(batch[done:at])
+            done = at + size
+            if first < raw_from:  # read before the stretch the input bytes cover
+                skip = min(raw_from - first, size)
+                encode(originals[first:first + skip])
+                first, size = first + skip, size - skip
+            if size:
+                self._copy_originals(batch, first, first + size, depths, end_of_raw)
+        if done < len(batch):
+            encode(batch[done:])
+
+    def _copy_originals(self, batch: EventBatch, j: int, stop: int, depths: list[int],
+                        end_of_raw: int) -> None:
+        """Write ``batch.originals[j:stop]``: self-contained stretches as their input
+        bytes, the events between them (the start of a container the stretch leaves
+        open, a value's chunks) encoded one by one."""
+        originals = batch.originals
+        last = len(originals)
         pending: list[Event] = []
-        i, n, last = 0, len(batch), len(originals) - 1
-        while i < n:
-            event = batch[i]
-            cls = type(event)
-            j = where.get(id(event)) if cls in _RUN_STARTS else None
-            if j is None:
+        while j < stop:
+            event = originals[j]
+            if type(event) not in _RUN_STARTS:
                 pending.append(event)
-                i += 1
+                j += 1
                 continue
-            if pending:  # the encoder's state must be current to judge the run
-                encode(pending)
+            if pending:  # the encoder's state must be current to judge the stretch
+                self._encode_events(pending)
                 pending = []
-            if not self._copies_here(event):
+            base = depths[j - 1] if j else 0
+            if depths[stop - 1] == base and min(islice(depths, j, stop)) >= base:
+                end = stop - 1  # the usual case: all of it is self-contained
+            else:
+                # The stretch may go on until the nesting drops below where it started...
+                dip = next(compress(count(j), map(lt, islice(depths, j, stop),
+                                                  repeat(base))), stop)
+                # ...and ends after the last event that brings it back to that level.
+                levels = depths[j:dip]
+                levels.reverse()
+                end = dip - 1 - levels.index(base) if base in levels else -1
+            if end < 0 or not self._copies_here(event):
                 pending.append(event)
-                i += 1
-                continue
-            # Extend the run while the batch follows the input; remember where it last
-            # balanced (every container and value opened in it closed again).
-            depth = depth_of.get(cls, 0)
-            good_i, good_k = (i + 1, j) if depth == 0 else (i, -1)
-            k, at = j, i + 1
-            while at < n and k < last and batch[at] is originals[k + 1]:
-                k += 1
-                depth += depth_of.get(type(batch[at]), 0)
-                at += 1
-                if depth == 0:
-                    good_i, good_k = at, k
-                elif depth < 0:
-                    break
-            if good_k < 0:
-                pending.append(event)
-                i += 1
+                j += 1
                 continue
             start = event.offset  # type: ignore[attr-defined]
-            stop = originals[good_k + 1].offset if good_k < last else end_of_raw  # type: ignore[attr-defined]
-            for part in _raw_slice(batch, start, stop):
+            after = originals[end + 1].offset if end + 1 < last else end_of_raw  # type: ignore[attr-defined]
+            for part in _raw_slice(batch, start, after):
                 self._write(part)
-            i = good_i
+            j = end + 1
         if pending:
-            encode(pending)
+            self._encode_events(pending)
 
     def _copies_here(self, event: Event) -> bool:
         """Whether the input bytes of ``event`` are what encoding it here would give: the
@@ -749,6 +765,26 @@ class Encoder:
             raise EncodeError(f"{format_tag(tag)}: {written} bytes sent for a declared "
                               f"length of {length}")
         self._value = None
+
+
+def _find_spans(batch: EventBatch) -> list[Span]:
+    """The stretches of a derived batch that are its ``originals``, found by identity."""
+    originals = batch.originals
+    where = dict(zip(map(id, originals[batch.raw_from:]),
+                     range(batch.raw_from, len(originals)), strict=True))
+    spans: list[Span] = []
+    i, n, size = 0, len(batch), len(originals)
+    while i < n:
+        j = where.get(id(batch[i]))
+        if j is None:
+            i += 1
+            continue
+        longest = min(n - i, size - j)
+        length = next(compress(count(), map(is_not, islice(batch, i, i + longest),
+                                            islice(originals, j, j + longest))), longest)
+        spans.append((i, j, length))
+        i += length
+    return spans
 
 
 def _raw_slice(batch: EventBatch, start: int, stop: int) -> list[memoryview]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 __all__ = ("Edit", "EditStage", "coerce_text_value")
 
+from itertools import compress, count, islice, repeat
+from operator import eq, le
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dicomstream.context import StreamContext
@@ -35,6 +37,7 @@ from dicomstream.events import (
     ItemStart,
     SequenceEnd,
     SequenceStart,
+    Splice,
     ValueEnd,
     ValueStart,
 )
@@ -53,12 +56,22 @@ _ACTIONS = frozenset({"set", "replace", "insert", "delete"})
 _NUMERIC = frozenset({"US", "SS", "UL", "SL", "UV", "SV"})
 _FLOATS = frozenset({"FL", "FD"})
 _BINARY = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
+_TAGGED_STARTS = frozenset({Element, SequenceStart, ValueStart, FragmentsStart})
+_CLOSING: dict[type, type] = {SequenceStart: SequenceEnd, FragmentsStart: FragmentsEnd,
+                              ValueStart: ValueEnd}
+_NESTING: dict[type, int] = {SequenceStart: 1, FragmentsStart: 1, SequenceEnd: -1,
+                             FragmentsEnd: -1}
 
 
 class CliText(str):
     """A value typed on a command line: converted per VR once the VR is known."""
 
     __slots__ = ()
+
+
+_CACHEABLE = frozenset({str, CliText, int, float, bytes})
+_ENCODED: dict[tuple[Any, ...], bytes] = {}
+"""Encoded values of edits by (VR, value type, value, little endian, character set)."""
 
 
 def coerce_text_value(vr: str, text: str) -> Any:
@@ -170,6 +183,9 @@ class EditStage(SyncStage):
         # sequence holds is passed on unread: only its depth is followed (``_nested``).
         self._top_only = all(not edit.pattern.steps for edit in self.edits)
         self._nested = 0
+        # The tags _jump stops at (besides the next pending insert's place).
+        self._watch = frozenset(self._by_tag) | {0x00080005}
+        self._in_dataset = False
 
     @classmethod
     def from_cli(cls, options: Mapping[str, str]) -> EditStage:
@@ -205,81 +221,168 @@ class EditStage(SyncStage):
         value = edit.value
         if callable(value):
             value = value(self._ctx.decode(old) if old is not None else None)
-        if isinstance(value, CliText):
-            value = coerce_text_value(vr, value)
         meta = tag >> 16 == 0x0002 and not path
-        try:
-            raw = encode_value(vr, value, little_endian=True if meta else self._ctx.little_endian,
-                               charset=None if meta else self._ctx.charset)
-        except EncodeError as exc:
-            raise StageError(f"edit of {format_tag(tag)}: {exc}") from exc
+        little = True if meta else self._ctx.little_endian
+        charset = None if meta else self._ctx.charset
+        # A bulk run makes the same values for every input: encode each once.
+        key = (vr, type(value), value, little, charset) if type(value) in _CACHEABLE else None
+        raw = _ENCODED.get(key) if key is not None else None
+        if raw is None:
+            if isinstance(value, CliText):
+                value = coerce_text_value(vr, value)
+            try:
+                raw = encode_value(vr, value, little_endian=little, charset=charset)
+            except EncodeError as exc:
+                raise StageError(f"edit of {format_tag(tag)}: {exc}") from exc
+            if key is not None:
+                if len(_ENCODED) >= 1024:
+                    _ENCODED.clear()
+                _ENCODED[key] = raw
         return Element(tag, vr, len(raw), raw, -1, path)
 
-    def _flush_pending(self, out: list[Event], level: _Level, below: int | None) -> None:
+    def _due_now(self, level: _Level, below: int | None) -> list[Event]:
+        """The pending inserts of ``level`` that go before tag ``below`` (all of them
+        for ``None``), made and fed to the context."""
+        made: list[Event] = []
         pending = level.pending
         while pending and (below is None or pending[0].pattern.tag < below):
             element = self._make(pending.pop(0), level.path)
-            out.append(element)
+            made.append(element)
             self._ctx.feed(element)
+        return made
 
-    def transform(self, batch: list[Event]) -> list[Event]:  # noqa: C901 - flat dispatch
-        # Nothing is copied until the first change: a batch the edits do not touch is
-        # passed on as the very list it came as, which the encoder writes verbatim.
+    def transform(self, batch: list[Event]) -> list[Event]:
+        # Changes are described with a Splice: a batch the edits do not touch goes on as
+        # the very list it came as, and the encoder copies what they leave alone.
+        splice = Splice(batch)
+        n = len(batch)
+        i = 0
+        while i < n:
+            if self._top_only and self._in_dataset and not (self._skip_depth or
+                                                            self._skip_value):
+                i = self._jump(batch, i, splice)
+            else:
+                i = self._walk(batch, i, splice)
+        return splice.result()
+
+    def _jump(self, batch: list[Event], start: int, splice: Splice) -> int:  # noqa: C901 - flat dispatch
+        """The dataset proper with edits of top-level elements only: instead of following
+        every event, search the tags (at C speed) for the few that matter — top-level
+        elements an edit addresses, the place of the next pending insert, Specific
+        Character Set — and skip what sequences hold by their paths. Returns where it
+        stopped (the end of the batch)."""
+        self._nested = 0  # nesting is read from paths here
+        n = len(batch)
+        tags = list(map(getattr, islice(batch, start, None), repeat("tag"), repeat(-1)))
+        size = len(tags)
+        watch = self._watch
+        by_tag = self._by_tag
+        level = self._levels[-1]
+        pending = level.pending
+        k = 0  # the next position (in ``tags``) to look at
+        while k < size:
+            hit = next(compress(count(k), map(watch.__contains__, islice(tags, k, None))),
+                       size)
+            if pending:  # or the first tag past the next insert, if that comes first
+                due = pending[0].pattern.tag
+                hit = next(compress(count(k), map(le, repeat(due), islice(tags, k, hit))),
+                           hit)
+            if hit == size:
+                break
+            k = hit + 1
+            i = start + hit
+            ev = batch[i]
+            cls = type(ev)
+            if cls not in _TAGGED_STARTS or ev.path:  # type: ignore[attr-defined]
+                continue  # a container's end, or inside a sequence
+            tag = tags[hit]
+            if pending:
+                if pending[0].pattern.tag < tag:
+                    splice.insert(i, self._due_now(level, tag))
+                while pending and pending[0].pattern.tag == tag:
+                    pending.pop(0)
+            if tag in by_tag:
+                edit = self._match(tag, ())
+                if edit is not None and edit.action != "insert":
+                    made = self._apply(edit, ev, ())
+                    if not (self._skip_depth or self._skip_value):
+                        splice.replace(i, made)
+                        continue
+                    # A deleted or replaced container or streamed value: drop to its end.
+                    splice.insert(i, made)
+                    end = _closing_index(batch, tags, start, hit, cls)
+                    if end < 0:  # it goes on in the next batch: the walk follows it
+                        splice.drop(i, n)
+                        if self._skip_depth:
+                            self._skip_depth = sum(map(_NESTING.get, map(
+                                type, islice(batch, i, None)), repeat(0)))
+                        return n
+                    splice.drop(i, end + 1)
+                    self._skip_depth, self._skip_value = 0, False
+                    k = end + 1 - start
+                    continue
+            if tag == 0x00080005:
+                self._ctx.feed(ev)
+        if pending and type(batch[-1]) is DatasetEnd:
+            splice.insert(n - 1, self._due_now(level, None))
+        return n
+
+    def _walk(self, batch: list[Event], start: int, splice: Splice) -> int:  # noqa: C901 - flat dispatch
+        """Follow ``batch`` event by event from ``start``; returns where it stopped: the
+        end of the batch, or (with top-level edits only) the start of the dataset."""
         # The hot loop keeps its state in locals (the open level, its pending inserts,
         # the skip counters), stored back on ``self`` around the calls that use them.
-        out: list[Event] | None = None
         ctx = self._ctx
         by_tag = self._by_tag
         top_only = self._top_only
         nested = self._nested
         skip_depth, skip_value = self._skip_depth, self._skip_value
+        skip_from = start  # where the stretch being skipped (a deleted container) began
         level = self._levels[-1]
         pending = level.pending
-        for i, ev in enumerate(batch):
+        n = len(batch)
+        for i in range(start, n):
+            ev = batch[i]
             cls = type(ev)
             if nested:  # inside a top-level sequence, with top-level edits only
                 if cls is SequenceStart:
                     nested += 1
                 elif cls is SequenceEnd:
                     nested -= 1
-                if out is not None:
-                    out.append(ev)
                 continue
             if skip_depth:
                 if cls is SequenceStart or cls is FragmentsStart:
                     skip_depth += 1
                 elif cls is SequenceEnd or cls is FragmentsEnd:
                     skip_depth -= 1
-                if out is None:
-                    out = batch[:i]
+                    if not skip_depth:
+                        splice.drop(skip_from, i + 1)
                 continue
             if skip_value:
                 if cls is ValueEnd:
                     skip_value = False
-                if out is None:
-                    out = batch[:i]
+                    splice.drop(skip_from, i + 1)
                 continue
             if cls is Element or cls is SequenceStart or cls is ValueStart or \
                     cls is FragmentsStart:
                 tag: int = ev[0]  # type: ignore[index]  # every one of them starts with its tag
                 if pending:
                     if pending[0].pattern.tag < tag:
-                        if out is None:
-                            out = batch[:i]
-                        self._flush_pending(out, level, tag)
+                        splice.insert(i, self._due_now(level, tag))
                     # the element exists: a pending set becomes a replace, an insert a no-op
                     while pending and pending[0].pattern.tag == tag:
                         pending.pop(0)
                 if tag in by_tag:
                     edit = self._match(tag, level.path)
                     if edit is not None and edit.action != "insert":
-                        if out is None:
-                            out = batch[:i]
-                        self._apply(edit, ev, out, level.path)  # may start a skip
+                        made = self._apply(edit, ev, level.path)  # may start a skip
                         skip_depth, skip_value = self._skip_depth, self._skip_value
+                        if skip_depth or skip_value:
+                            splice.insert(i, made)  # the skip drops from ``i`` on
+                            skip_from = i
+                        else:
+                            splice.replace(i, made)
                         continue
-                if out is not None:
-                    out.append(ev)
                 if cls is Element:
                     # The context only follows Specific Character Set, private creators
                     # and containers: skip the call for every other element.
@@ -290,53 +393,51 @@ class EditStage(SyncStage):
                 else:
                     ctx.feed(ev)
                 continue
-            if out is None and (cls is not ItemStart and pending):
-                out = batch[:i]  # pending inserts are written before this event
             if cls is ItemStart:
-                if out is not None:
-                    out.append(ev)
                 ctx.feed(ev)
                 self._levels.append(_Level(ev.path, self._due(ev.path)))  # type: ignore[attr-defined]
                 level = self._levels[-1]
                 pending = level.pending
             elif cls is ItemEnd:
-                if out is not None:
-                    self._flush_pending(out, level, None)
-                    out.append(ev)
+                if pending:
+                    splice.insert(i, self._due_now(level, None))
                 self._levels.pop()
                 ctx.feed(ev)
                 level = self._levels[-1]
                 pending = level.pending
             elif cls is DatasetStart:
                 self._has_meta = ev.has_meta  # type: ignore[attr-defined]
-                if self._has_meta and out is not None:
-                    self._flush_pending(out, level, None)
-                if out is not None:
-                    out.append(ev)
+                if self._has_meta and pending:
+                    splice.insert(i, self._due_now(level, None))
                 ctx.feed(ev)
                 self._levels = [_Level((), self._due(()))]
+                self._in_dataset = True
+                if top_only:  # what follows is searched, not followed (see _jump)
+                    self._skip_depth, self._skip_value = skip_depth, skip_value
+                    return i + 1
                 level = self._levels[-1]
                 pending = level.pending
             elif cls is DatasetEnd:
-                if out is not None:
-                    self._flush_pending(out, level, None)
-                    out.append(ev)
+                if pending:
+                    splice.insert(i, self._due_now(level, None))
             else:
-                if out is not None:
-                    out.append(ev)
                 ctx.feed(ev)
+        if skip_depth or skip_value:
+            splice.drop(skip_from, n)
         self._nested = nested
         self._skip_depth, self._skip_value = skip_depth, skip_value
-        return batch if out is None else out
+        return n
 
-    def _apply(self, edit: Edit, ev: Event, out: list[Event], path: TagPath) -> None:
+    def _apply(self, edit: Edit, ev: Event, path: TagPath) -> list[Event]:
+        """The events that replace ``ev``; a deleted or replaced container or streamed
+        value also starts a skip of what it holds."""
         cls = type(ev)
         if edit.action == "delete":
             if cls is SequenceStart or cls is FragmentsStart:
                 self._skip_depth = 1
             elif cls is ValueStart:
                 self._skip_value = True
-            return
+            return []
         if cls is SequenceStart:
             raise StageError(f"cannot {edit.action} sequence {edit.pattern} with a value; "
                              "edit its items or delete it")
@@ -349,5 +450,17 @@ class EditStage(SyncStage):
         else:
             assert isinstance(ev, Element)
             element = self._make(edit, path, ev, ev.vr)
-        out.append(element)
         self._ctx.feed(element)
+        return [element]
+
+
+def _closing_index(batch: list[Event], tags: list[int], start: int, at: int, cls: type) -> int:
+    """Index in ``batch`` of the event closing the top-level container or value opened
+    at ``batch[start + at]`` (``tags`` is the tag column from ``start``), or -1."""
+    closing = _CLOSING[cls]
+    tag = tags[at]
+    for k in compress(count(at + 1), map(eq, islice(tags, at + 1, None), repeat(tag))):
+        ev = batch[start + k]
+        if type(ev) is closing and (closing is not SequenceEnd or not ev.path):  # type: ignore[attr-defined]
+            return start + k
+    return -1

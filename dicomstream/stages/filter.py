@@ -11,6 +11,8 @@ from __future__ import annotations
 
 __all__ = ("FilterStage",)
 
+from itertools import chain, compress, count, islice, repeat
+from operator import and_, rshift
 from typing import TYPE_CHECKING, ClassVar
 
 from dicomstream.events import (
@@ -21,6 +23,7 @@ from dicomstream.events import (
     FragmentsStart,
     SequenceEnd,
     SequenceStart,
+    Splice,
     ValueEnd,
     ValueStart,
 )
@@ -33,6 +36,11 @@ if TYPE_CHECKING:
     from dicomstream.events import Event
 
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+_TAGGED_STARTS = frozenset({Element, SequenceStart, ValueStart, FragmentsStart})
+_CLOSING: dict[type, type] = {SequenceStart: SequenceEnd, FragmentsStart: FragmentsEnd,
+                              ValueStart: ValueEnd}
+_NESTING: dict[type, int] = {SequenceStart: 1, FragmentsStart: 1, SequenceEnd: -1,
+                             FragmentsEnd: -1}
 
 
 def _parse_groups(text: str) -> list[int]:
@@ -66,6 +74,8 @@ class FilterStage(SyncStage):
         self.keep_tags = None if keep_tags is None else frozenset(
             t if isinstance(t, int) else resolve_tag(t) for t in keep_tags)
         self.stop_before_pixels = stop_before_pixels
+        self._by_tag_only = (self.keep_groups is None and self.keep_tags is None
+                             and not stop_before_pixels)
         self._skip_depth = 0
         self._skip_value = False
         self._stopped = False
@@ -102,16 +112,78 @@ class FilterStage(SyncStage):
         return False
 
     def transform(self, batch: list[Event]) -> list[Event]:
+        # Changes are described with a Splice: a batch that loses nothing goes on as the
+        # very list it came as, and the encoder copies the stretches that are left.
+        splice = Splice(batch)
+        if self._by_tag_only and not (self._skip_depth or self._skip_value):
+            self._drop_by_tag(batch, splice)
+        else:
+            self._walk(batch, splice)
+        return splice.result()
+
+    def _drop_by_tag(self, batch: list[Event], splice: Splice) -> None:
+        """Rules that look at nothing but the tag (private, groups, tags, at any depth):
+        the events they may drop are found at C speed; only those are looked at."""
+        tags = list(map(getattr, batch, repeat("tag"), repeat(0)))
+        marks: list[Iterable[int]] = []
+        if self.remove_private:
+            marks.append(compress(count(), map(and_, tags, repeat(0x10000))))
+        if self.remove_tags:
+            marks.append(compress(count(), map(self.remove_tags.__contains__, tags)))
+        if self.remove_groups:
+            marks.append(compress(count(), map(self.remove_groups.__contains__,
+                                               map(rshift, tags, repeat(16)))))
+        if not marks:  # no rule at all
+            return
+        candidates = list(marks[0]) if len(marks) == 1 else sorted(set(chain(*marks)))
+        drop = self._drop
+        private_only = len(marks) == 1 and self.remove_private
+        n = len(batch)
+        done = 0  # batch[:done] is decided
+        run_start = run_stop = 0  # dropped elements next to each other, dropped at once
+        for c, i in enumerate(candidates):
+            if i < done:
+                continue
+            ev = batch[i]
+            cls = type(ev)
+            if cls is Element:
+                tag = tags[i]
+                if not (tag >> 16 != 0xFFFF if private_only else drop(tag, False)):
+                    continue
+                if i != run_stop:
+                    if run_stop > run_start:
+                        splice.drop(run_start, run_stop)
+                    run_start = i
+                run_stop = done = i + 1
+                continue
+            if cls not in _TAGGED_STARTS or not drop(tags[i], False):
+                continue  # the end of a container or value: its start decided
+            if run_stop > run_start:
+                splice.drop(run_start, run_stop)
+                run_start = run_stop
+            end = _end_of(batch, candidates, c, ev)
+            if end < 0:  # it goes on in the next batch
+                splice.drop(i, n)
+                if cls is ValueStart:
+                    self._skip_value = True
+                else:
+                    self._skip_depth = sum(map(_NESTING.get, map(type, islice(batch, i, None)),
+                                               repeat(0)))
+                return
+            splice.drop(i, end + 1)
+            done = end + 1
+        if run_stop > run_start:
+            splice.drop(run_start, run_stop)
+
+    def _walk(self, batch: list[Event], splice: Splice) -> None:
         # The hot loop works on locals and keeps its state on ``self`` between batches.
-        # Nothing is copied until the first event is dropped: a batch that loses nothing
-        # is passed on as the very list it came as, which the encoder writes verbatim.
         stopped, skip_depth, skip_value = self._stopped, self._skip_depth, self._skip_value
         private = self.remove_private
         groups, tags = self.remove_groups, self.remove_tags
         by_rule = bool(groups or tags) or self.keep_groups is not None \
             or self.keep_tags is not None
         stop_pixels = self.stop_before_pixels
-        out: list[Event] | None = None
+        dropping = -1  # where the run of dropped events being built began
         for i, ev in enumerate(batch):
             cls = type(ev)
             if stopped:
@@ -145,9 +217,29 @@ class FilterStage(SyncStage):
                     stopped = False
                 drop = False
             if drop:
-                if out is None:
-                    out = batch[:i]
-            elif out is not None:
-                out.append(ev)
+                if dropping < 0:
+                    dropping = i
+            elif dropping >= 0:
+                splice.drop(dropping, i)
+                dropping = -1
+        if dropping >= 0:
+            splice.drop(dropping, len(batch))
         self._stopped, self._skip_depth, self._skip_value = stopped, skip_depth, skip_value
-        return batch if out is None else out
+
+
+def _end_of(batch: list[Event], candidates: list[int], c: int, start: Event) -> int:
+    """Index of the event that closes the container or value ``start`` (at
+    ``candidates[c]``) opens, or -1 if it is not in ``batch``. Its closing event has the
+    same tag, so it is among the later candidates: for a sequence, the first
+    SequenceEnd with its tag and path (one of the same tag nested in it has a longer
+    path); fragments and streamed values do not nest."""
+    cls = type(start)
+    closing = _CLOSING[cls]
+    tag = start.tag  # type: ignore[attr-defined]
+    path = start.path  # type: ignore[attr-defined]
+    for i in candidates[c + 1:]:
+        ev = batch[i]
+        if type(ev) is closing and ev.tag == tag and (  # type: ignore[attr-defined]
+                closing is not SequenceEnd or ev.path == path):  # type: ignore[attr-defined]
+            return i
+    return -1

@@ -268,8 +268,9 @@ def _generated(name: str) -> dict[str, object]:
 
 
 def test_every_dictionary_vr_is_a_vr() -> None:
-    public = cast("dict[int, tuple[str, ...]]", _generated("_dicom_dict")["DICOM_DICT"])
-    repeaters = cast("dict[str, tuple[str, ...]]", _generated("_dicom_dict")["REPEATERS_DICT"])
+    module = importlib.import_module("dicomstream.dictionary._dicom_dict")
+    public = cast("dict[int, tuple[str, ...]]", module.DICOM_DICT)
+    repeaters = cast("dict[str, tuple[str, ...]]", module.REPEATERS_DICT)
     private = cast(
         "dict[str, dict[str, tuple[str, ...]]]", _generated("_private_dict")["PRIVATE_DICT"]
     )
@@ -374,3 +375,35 @@ def test_uid_padding_and_unknowns() -> None:
     assert uid_keyword("1.2.3.4") is None
     assert uid_for_keyword("NotAUid") is None
     assert uid_for_keyword("") is None
+
+
+def test_keywords_read_from_the_text_match_the_tables() -> None:
+    """Before the tables are built, tag_for_keyword reads the generated text: every
+    exact keyword gives the tables' tag there, and a repeater's keyword gives nothing
+    (the tables answer it)."""
+    from dicomstream.dictionary import _exact_tag_for_keyword, _public
+
+    by_keyword = _public().tags_by_keyword
+    module = importlib.import_module("dicomstream.dictionary._dicom_dict")
+    exact = cast("dict[int, tuple[str, ...]]", module.DICOM_DICT)
+    for tag, raw in exact.items():
+        if raw[4]:
+            assert _exact_tag_for_keyword(raw[4]) == tag == by_keyword[raw[4]]
+    repeaters = cast("dict[str, tuple[str, ...]]", module.REPEATERS_DICT)
+    for raw in repeaters.values():
+        assert _exact_tag_for_keyword(raw[4]) is None
+    for text in ("", "Patient", "atientName", "PatientName\tX", "Patient's Name", "Retired"):
+        assert _exact_tag_for_keyword(text) is None
+
+
+def test_a_keyword_lookup_builds_no_tables() -> None:
+    code = (
+        "import dicomstream.dictionary as d, dicomstream.dictionary._dicom_dict as m\n"
+        "assert d.tag_for_keyword('PatientName') == 0x00100010\n"
+        "assert d.tag_for_keyword('DataSetTrailingPadding') == 0xFFFCFFFC\n"
+        "assert d.tag_for_keyword('SequenceDelimitationItem') == 0xFFFEE0DD\n"
+        "assert not d._public.cache_info().currsize and 'DICOM_DICT' not in vars(m)\n"
+        "assert d.tag_for_keyword('OverlayRows') == 0x60000010\n"  # a repeater: tables
+        "assert d._public.cache_info().currsize\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,116 @@
+"""``Splice``: what a stage makes of a batch, described as kept stretches and new events.
+
+The result must hold exactly the events the calls describe, remember which stretches are
+still the parser's (through several stages), and the encoder must write it as the event
+path would — also when a later stage changes the spliced list in place.
+"""
+
+from __future__ import annotations
+
+import pytest
+from corpus import read_bytes
+
+from dicomstream.encoder import Encoder
+from dicomstream.events import Element, EventBatch, Splice
+from dicomstream.parser import Parser
+
+
+def _batch(name: str = "test_files/CT_small.dcm") -> EventBatch:
+    parser = Parser()
+    parser.receive_data(read_bytes(name))
+    parser.receive_data(b"")
+    batch = parser.next_batch()
+    assert batch.raw is not None
+    return batch
+
+
+def _encode(*batches: list) -> bytes:  # type: ignore[type-arg]
+    encoder = Encoder()
+    return b"".join(bytes(p) for b in batches for p in encoder.send_all_parts(b))
+
+
+def _element_indexes(batch: EventBatch) -> list[int]:
+    return [i for i, e in enumerate(batch) if type(e) is Element and not e.path]
+
+
+def test_nothing_changed_gives_the_batch_itself() -> None:
+    batch = _batch()
+    assert Splice(batch).result() is batch
+    splice = Splice(batch)
+    splice.drop(3, 3)
+    splice.insert(5, [])
+    assert not splice.changed and splice.result() is batch
+
+
+def test_the_result_holds_what_the_calls_describe() -> None:
+    batch = _batch()
+    top = _element_indexes(batch)
+    new = Element(0x00091001, "LO", 4, b"NEW ", -1, ())
+    splice = Splice(batch)
+    splice.drop(top[3])
+    splice.replace(top[5], [new])
+    splice.insert(top[8], [new, new])
+    splice.drop(top[10], top[12])
+    result = splice.result()
+    expected = list(batch)
+    del expected[top[10]:top[12]]
+    expected[top[8]:top[8]] = [new, new]
+    expected[top[5]] = new
+    del expected[top[3]]
+    assert list(result) == expected
+    assert type(result) is EventBatch and result.spans is not None and result.spans_hold()
+    # the spans cover every event that is not new, and only those
+    assert sum(count for _, _, count in result.spans) == len(expected) - 3
+
+
+def test_positions_must_not_go_back() -> None:
+    splice = Splice(_batch())
+    splice.drop(10)
+    with pytest.raises(ValueError, match="must not go back"):
+        splice.drop(5)
+    with pytest.raises(ValueError, match="must not go back"):
+        splice.insert(9, [])
+
+
+def test_spans_follow_a_batch_through_two_splices() -> None:
+    batch = _batch()
+    top = _element_indexes(batch)
+    first = Splice(batch)
+    first.drop(top[2], top[4])
+    once = first.result()
+    second = Splice(once)
+    second.drop(top[6] - 2)
+    twice = second.result()
+    assert type(twice) is EventBatch and twice.spans_hold()
+    assert twice.originals is batch.originals
+    expected = [e for i, e in enumerate(batch) if i not in (top[2], top[3], top[6])]
+    assert list(twice) == expected
+    assert _encode(twice) == _encode(list(twice))
+
+
+def test_a_plain_list_gives_a_plain_list() -> None:
+    events = list(_batch())
+    splice = Splice(events)
+    splice.drop(20)
+    result = splice.result()
+    assert type(result) is list and result == events[:20] + events[21:]
+
+
+@pytest.mark.parametrize("name", ["test_files/CT_small.dcm", "test_files/rtplan.dcm",
+                                  "test_files/MR_small.dcm"])
+def test_a_spliced_batch_changed_in_place_is_still_encoded_right(name: str) -> None:
+    batch = _batch(name)
+    top = _element_indexes(batch)
+    splice = Splice(batch)
+    splice.drop(top[4])
+    result = splice.result()
+    assert type(result) is EventBatch
+    new = Element(0x00100010, "PN", 4, b"ANON", -1, ())
+    where = next(i for i, e in enumerate(result) if getattr(e, "tag", 0) == 0x00100010)
+    result[where] = new  # a later stage edits the spliced list in place
+    assert not result.spans_hold()
+    assert _encode(result) == _encode(list(result))
+    assert b"ANON" in _encode(result)
+    del result[top[1]]  # and one that removes an event in place: the spans shift
+    assert not result.spans_hold()
+    assert _encode(result) == _encode(list(result))
