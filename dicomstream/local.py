@@ -31,7 +31,6 @@ __all__ = ("LocalWriter", "iter_events", "rewrite_local", "rewrite_many_local", 
 
 import os
 import queue
-import sys
 import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -61,9 +60,6 @@ if TYPE_CHECKING:
     from dicomstream.events import Event
     from dicomstream.stages import SyncStage
     from dicomstream.transfer_syntax import TransferSyntax
-
-SWITCH_INTERVAL = 0.001
-"""Seconds between the interpreter's GIL hand-overs while a :class:`LocalWriter` runs."""
 
 WRITE_AHEAD = 4
 """Most finished outputs waiting for the writer thread (each at most
@@ -115,17 +111,11 @@ class LocalWriter:
     :meth:`finished` (those ready now) and :meth:`close` (all the rest, once the thread
     has written them).
     A job is the whole output: open the temporary file, write the parts, close, rename —
-    so the thread needs the GIL only a handful of times each. Each of those waits while
-    the parsing thread runs Python code, up to the interpreter's switch interval (5 ms
-    by default, far longer than a syscall): while the writer runs, the interval is
-    lowered to :data:`SWITCH_INTERVAL` so that the writes really overlap the parsing.
+    so the thread needs the GIL only a handful of times each.
     """
 
     def __init__(self, depth: int = WRITE_AHEAD) -> None:
         self.depth = max(1, depth)
-        self._interval = sys.getswitchinterval()
-        if self._interval > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)
         self._jobs: queue.SimpleQueue[tuple[Any, tuple[Any, ...]] | None] = \
             queue.SimpleQueue()
         self._done: queue.SimpleQueue[tuple[Any, BaseException | None]] = \
@@ -185,8 +175,6 @@ class LocalWriter:
             ready.append(item)
         self.pending = 0
         self._thread.join()
-        if sys.getswitchinterval() == SWITCH_INTERVAL < self._interval:
-            sys.setswitchinterval(self._interval)  # unless someone changed it since
         return ready
 
 
