@@ -48,6 +48,7 @@ __all__ = (
 
 import functools
 import importlib
+import itertools
 from typing import Final, NamedTuple, cast
 
 _Raw = tuple[str, str, str, str, str]
@@ -282,11 +283,18 @@ def tag_for_keyword(keyword: str) -> int | None:
     ``0x10000010`` and ``"RowsForNthOrderCoefficients"`` → ``0x00280410``, since
     (1000,0000) is a group length and (0028,0400) has an entry of its own.
     """
-    if not _public.cache_info().currsize:  # the tables are not built yet: read the text
-        tag = _exact_tag_for_keyword(keyword)
+    if not _public.cache_info().currsize and next(_text_lookups) < _TEXT_LOOKUPS:
+        tag = _exact_tag_for_keyword(keyword)  # the tables are not built: read the text
         if tag is not None:
             return tag
     return _public().tags_by_keyword.get(keyword)
+
+
+_TEXT_LOOKUPS: Final = 16
+"""Keyword lookups answered from the generated text (~10 µs each) before the tables are
+built: plenty for a command line's ``--set``/``--delete``; a program that asks more pays
+once for the tables and then ~0.1 µs per lookup."""
+_text_lookups = itertools.count()
 
 
 def _exact_tag_for_keyword(keyword: str) -> int | None:

@@ -265,12 +265,9 @@ class Encoder:
         spans = batch.spans if batch.spans is not None and batch.spans_hold() \
             else _find_spans(batch)
         originals = batch.originals
-        # Nesting after each original event (containers and streamed values), relative
-        # to before the first: a stretch is self-contained where it returns to the level
-        # it started at without going below it.
-        depths = list(accumulate(map(_DEPTH.get, map(type, originals), repeat(0))))
         end_of_raw = batch.raw_offset + sum(map(len, batch.raw))  # type: ignore[arg-type]
         raw_from = batch.raw_from
+        depths: list[int] = []  # computed when first needed (see _copy_originals)
         encode = self._encode_events
         done = 0
         for at, first, size in spans:
@@ -290,10 +287,15 @@ class Encoder:
                         end_of_raw: int) -> None:
         """Write ``batch.originals[j:stop]``: self-contained stretches as their input
         bytes, the events between them (the start of a container the stretch leaves
-        open, a value's chunks) encoded one by one."""
+        open, a value's chunks) encoded one by one. ``depths`` is filled on first use."""
         originals = batch.originals
         last = len(originals)
         pending: list[Event] = []
+        if stop == last and type(originals[-1]) is DatasetEnd:
+            stop -= 1  # never copied: it ends the encoder's dataset (encoded last)
+            end_event: list[Event] = [originals[-1]]
+        else:
+            end_event = []
         while j < stop:
             event = originals[j]
             if type(event) not in _RUN_STARTS:
@@ -303,17 +305,13 @@ class Encoder:
             if pending:  # the encoder's state must be current to judge the stretch
                 self._encode_events(pending)
                 pending = []
-            base = depths[j - 1] if j else 0
-            if depths[stop - 1] == base and min(islice(depths, j, stop)) >= base:
-                end = stop - 1  # the usual case: all of it is self-contained
-            else:
-                # The stretch may go on until the nesting drops below where it started...
-                dip = next(compress(count(j), map(lt, islice(depths, j, stop),
-                                                  repeat(base))), stop)
-                # ...and ends after the last event that brings it back to that level.
-                levels = depths[j:dip]
-                levels.reverse()
-                end = dip - 1 - levels.index(base) if base in levels else -1
+            end = _whole_stretch(batch, j, stop)
+            if end < 0:
+                if not depths:
+                    # Nesting after each original event (containers and streamed values),
+                    # relative to before the first.
+                    depths += accumulate(map(_DEPTH.get, map(type, originals), repeat(0)))
+                end = _self_contained_end(depths, j, stop)
             if end < 0 or not self._copies_here(event):
                 pending.append(event)
                 j += 1
@@ -323,6 +321,7 @@ class Encoder:
             for part in _raw_slice(batch, start, after):
                 self._write(part)
             j = end + 1
+        pending += end_event
         if pending:
             self._encode_events(pending)
 
@@ -765,6 +764,43 @@ class Encoder:
             raise EncodeError(f"{format_tag(tag)}: {written} bytes sent for a declared "
                               f"length of {length}")
         self._value = None
+
+
+def _whole_stretch(batch: EventBatch, j: int, stop: int) -> int:
+    """``stop - 1`` when ``originals[j:stop]`` (``originals[j]`` an element or the start
+    of a container or value) is plainly self-contained, else -1 — without following it.
+
+    It is when the event after it starts an element in the same item (an item, once
+    closed, never comes back), or when it runs to the end of the input bytes from the
+    item they start in (the parser's stretch closes what it opens and never goes above
+    where it starts). The parser gives the events of one item the very same path
+    object, and every item a new one — even two items whose paths are equal because a
+    sequence tag is repeated — so ``is`` tells items apart where ``==`` could not."""
+    originals = batch.originals
+    path = originals[j].path  # type: ignore[attr-defined]
+    if stop < len(originals):
+        after = originals[stop]
+        if type(after) in _RUN_STARTS and after.path is path:  # type: ignore[attr-defined]
+            return stop - 1
+        return -1
+    first = originals[batch.raw_from]
+    if type(first) in _RUN_STARTS and first.path is path:  # type: ignore[attr-defined]
+        return stop - 1
+    return -1
+
+
+def _self_contained_end(depths: list[int], j: int, stop: int) -> int:
+    """The last index of the longest self-contained stretch from ``j`` within ``stop``
+    (it returns to the nesting it started at without going above it), or -1."""
+    base = depths[j - 1] if j else 0
+    if depths[stop - 1] == base and min(islice(depths, j, stop)) >= base:
+        return stop - 1
+    # It may go on until the nesting drops below where it started...
+    dip = next(compress(count(j), map(lt, islice(depths, j, stop), repeat(base))), stop)
+    # ...and ends after the last event that brings it back to that level.
+    levels = depths[j:dip]
+    levels.reverse()
+    return dip - 1 - levels.index(base) if base in levels else -1
 
 
 def _find_spans(batch: EventBatch) -> list[Span]:

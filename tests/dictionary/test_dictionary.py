@@ -407,3 +407,11 @@ def test_a_keyword_lookup_builds_no_tables() -> None:
         "assert d._public.cache_info().currsize\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+    many = (  # a program asking many lookups gets the tables after the first few
+        "import dicomstream.dictionary as d\n"
+        "for _ in range(d._TEXT_LOOKUPS): assert d.tag_for_keyword('PatientID') == 0x00100020\n"
+        "assert not d._public.cache_info().currsize\n"
+        "assert d.tag_for_keyword('PatientID') == 0x00100020\n"
+        "assert d._public.cache_info().currsize\n"
+    )
+    subprocess.run([sys.executable, "-c", many], check=True)

@@ -114,3 +114,47 @@ def test_a_spliced_batch_changed_in_place_is_still_encoded_right(name: str) -> N
     del result[top[1]]  # and one that removes an event in place: the spans shift
     assert not result.spans_hold()
     assert _encode(result) == _encode(list(result))
+
+
+def _repeated_sequences() -> bytes:
+    """Explicit VR LE, no meta: the same sequence tag twice at the top level, so the two
+    first items have equal paths; defined lengths, so a change inside one of them must
+    rewrite its item and sequence lengths."""
+    import struct
+
+    def element(tag: int, vr: bytes, value: bytes) -> bytes:
+        return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+
+    def sequence(*elements: bytes) -> bytes:
+        body = b"".join(elements)
+        item = struct.pack("<HHL", 0xFFFE, 0xE000, len(body)) + body
+        return struct.pack("<HH2s2xL", 0x0008, 0x1140, b"SQ", len(item)) + item
+
+    return (element(0x00080016, b"UI", b"1.2.3\x00")
+            + sequence(element(0x00081150, b"UI", b"1.2\x00"), element(0x00091001, b"LO", b"PRIV"),
+                       element(0x00081155, b"UI", b"1.3\x00"))
+            + sequence(element(0x00081150, b"UI", b"1.4\x00"), element(0x00081155, b"UI", b"1.5\x00"))
+            + element(0x00100010, b"PN", b"DOE^JOHN"))
+
+
+def test_a_stretch_between_items_with_equal_paths_is_not_copied_whole() -> None:
+    """Dropping the private element of the first item: the stretch after it runs out of
+    that item and into the second, whose path is equal. Copied whole, the first item and
+    sequence would keep their old lengths; the encoder must see they are two items."""
+    data = _repeated_sequences()
+    parser = Parser(transfer_syntax="1.2.840.10008.1.2.1")
+    parser.receive_data(data)
+    parser.receive_data(b"")
+    batch = parser.next_batch()
+    assert batch.raw is not None
+    private = next(i for i, e in enumerate(batch) if getattr(e, "tag", 0) == 0x00091001)
+    second = [i for i, e in enumerate(batch) if getattr(e, "tag", 0) == 0x00081150][1]
+    assert batch[private].path == batch[second].path  # equal, yet two items
+    splice = Splice(batch)
+    splice.drop(private)
+    splice.drop(second)
+    result = splice.result()
+    rest = list(iter(parser.next_batch, []))
+    out = _encode(result, *rest)
+    assert out == _encode(list(result), *rest)
+    assert b"PRIV" not in out and b"1.4" not in out and len(out) == len(data) - 24
