@@ -531,39 +531,51 @@ class Splice:
         if not self._changed:
             return batch
         self._keep_until(len(batch))
-        events: list[Event] = []
         if type(batch) is not EventBatch or batch.raw is None:
+            events: list[Event] = []
             for piece in self._pieces:
                 events += batch[piece[0]:piece[1]] if isinstance(piece, tuple) else piece
             return events
-        source = batch._source_spans()
-        spans: list[Span] = []
-        s = 0  # the first source span that may still overlap
-        for piece in self._pieces:
-            if not isinstance(piece, tuple):
-                events += piece
-                continue
-            a, b = piece
-            base = len(events) - a
-            while s < len(source) and source[s][0] + source[s][2] <= a:
-                s += 1
-            t = s
-            while t < len(source) and source[t][0] < b:
-                at, first, count = source[t]
-                lo, hi = max(a, at), min(b, at + count)
-                if lo < hi:
-                    if spans and spans[-1][0] + spans[-1][2] == base + lo and \
-                            spans[-1][1] + spans[-1][2] == first + lo - at:
-                        last = spans.pop()
-                        spans.append((last[0], last[1], last[2] + hi - lo))
-                    else:
-                        spans.append((base + lo, first + lo - at, hi - lo))
-                t += 1
-            events += batch[a:b]
-        out = EventBatch(events)
+        out = EventBatch()
         out.originals = batch.originals
         out.raw = batch.raw
         out.raw_from = batch.raw_from
         out.raw_offset = batch.raw_offset
+        spans: list[Span] = []
         out.spans = spans
+        source = batch._source_spans()
+        # A batch straight from the parser: its positions are the originals'.
+        whole = source[0][2] if len(source) == 1 and source[0][:2] == (0, 0) else -1
+        s = 0  # the first source span that may still overlap
+        for piece in self._pieces:
+            if not isinstance(piece, tuple):
+                out += piece
+                continue
+            a, b = piece
+            if whole >= 0:
+                if a < whole:
+                    spans.append((len(out), a, min(b, whole) - a))
+            else:
+                _map_spans(spans, source, s, a, b, len(out))
+                while s < len(source) and source[s][0] + source[s][2] <= b:
+                    s += 1
+            out += batch[a:b]
         return out
+
+
+def _map_spans(spans: list[Span], source: list[Span], s: int, a: int, b: int,
+               at_out: int) -> None:
+    """Append to ``spans`` where ``batch[a:b]`` (about to go to ``at_out`` in the result)
+    came from, by ``source`` (the batch's own spans, from index ``s`` on)."""
+    base = at_out - a
+    while s < len(source) and source[s][0] < b:
+        at, first, count = source[s]
+        lo, hi = max(a, at), min(b, at + count)
+        if lo < hi:
+            if spans and spans[-1][0] + spans[-1][2] == base + lo and \
+                    spans[-1][1] + spans[-1][2] == first + lo - at:
+                last = spans.pop()
+                spans.append((last[0], last[1], last[2] + hi - lo))
+            else:
+                spans.append((base + lo, first + lo - at, hi - lo))
+        s += 1

@@ -771,18 +771,20 @@ def _whole_stretch(batch: EventBatch, j: int, stop: int) -> int:
     of a container or value) is plainly self-contained, else -1 — without following it.
 
     It is when the event after it starts an element in the same item (an item, once
-    closed, never comes back), or when it runs to the end of the input bytes from the
-    item they start in (the parser's stretch closes what it opens and never goes above
-    where it starts). The parser gives the events of one item the very same path
-    object, and every item a new one — even two items whose paths are equal because a
-    sequence tag is repeated — so ``is`` tells items apart where ``==`` could not."""
+    closed, never comes back) or ends the dataset while it starts at the top level, or
+    when it runs to the end of the input bytes from the item they start in (the
+    parser's stretch closes what it opens and never goes above where it starts). The
+    parser gives the events of one item the very same path object, and every item a
+    new one — even two items whose paths are equal because a sequence tag is repeated
+    — so ``is`` tells items apart where ``==`` could not."""
     originals = batch.originals
     path = originals[j].path  # type: ignore[attr-defined]
     if stop < len(originals):
         after = originals[stop]
-        if type(after) in _RUN_STARTS and after.path is path:  # type: ignore[attr-defined]
-            return stop - 1
-        return -1
+        if type(after) in _RUN_STARTS:
+            return stop - 1 if after.path is path else -1  # type: ignore[attr-defined]
+        # The end of the dataset: everything is closed again, back at the top level.
+        return stop - 1 if type(after) is DatasetEnd and path == () else -1
     first = originals[batch.raw_from]
     if type(first) in _RUN_STARTS and first.path is path:  # type: ignore[attr-defined]
         return stop - 1

@@ -47,7 +47,7 @@ from dicomstream.tags import format_tag
 from dicomstream.values import encode_value
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from dicomstream.events import Event
     from dicomstream.tags import TagPath
@@ -279,14 +279,27 @@ class EditStage(SyncStage):
         by_tag = self._by_tag
         level = self._levels[-1]
         pending = level.pending
+        # Where the watched tags are, and (per pending insert) where the tags are at
+        # least the insert's: lazy iterators, so every tag is looked at once per search.
+        watched = compress(count(), map(watch.__contains__, tags))
+        next_watched = next(watched, size)
+        due = -1
+        at_least_due: Iterator[int] = iter(())
+        next_due = size
         k = 0  # the next position (in ``tags``) to look at
         while k < size:
-            hit = next(compress(count(k), map(watch.__contains__, islice(tags, k, None))),
-                       size)
+            while next_watched < k:
+                next_watched = next(watched, size)
+            hit = next_watched
             if pending:  # or the first tag past the next insert, if that comes first
-                due = pending[0].pattern.tag
-                hit = next(compress(count(k), map(le, repeat(due), islice(tags, k, hit))),
-                           hit)
+                if pending[0].pattern.tag != due:
+                    due = pending[0].pattern.tag
+                    at_least_due = compress(count(k), map(le, repeat(due),
+                                                          islice(tags, k, None)))
+                    next_due = next(at_least_due, size)
+                while next_due < k:
+                    next_due = next(at_least_due, size)
+                hit = min(hit, next_due)
             if hit == size:
                 break
             k = hit + 1
