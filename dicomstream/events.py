@@ -47,7 +47,6 @@ __all__ = (
     "ValueStart",
 )
 
-from itertools import islice
 from operator import is_ as _is
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -448,8 +447,7 @@ class EventBatch(list["Event"]):
         size = len(self)
         for at, first, count in spans:
             if at + count > size or first + count > len(originals) or not all(
-                    map(_is, islice(self, at, at + count),
-                        islice(originals, first, first + count))):
+                    map(_is, self[at:at + count], originals[first:first + count])):
                 return False
         return True
 
