@@ -34,13 +34,31 @@ TEMP_SUFFIX = ".dicomstream-tmp"
 
 _SERIAL = itertools.count()
 _RUN = os.urandom(3).hex()  # one random draw per process (not `secrets`: ~10 ms to import)
+_PID = os.getpid()  # a system call each time otherwise; kept right in forked children
+
+
+def _forked() -> None:
+    global _PID  # noqa: PLW0603 - the process's own pid, refreshed in a child
+    _PID = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | _CLOEXEC
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC
+# Reading and writing whole small files, the per-file path of bulk runs, use plain
+# ``os`` calls: ``open()`` adds an fstat, an isatty ioctl and an lseek to every file, and
+# every system call gives up the GIL — which the thread beside (the parser, or the
+# writer) may then keep for milliseconds.
 
 
 def _temporary_name(target: str) -> str:
     """:func:`temporary_path_for` on strings (the per-file path of bulk runs: pathlib
     costs tens of microseconds a file there)."""
     head, name = os.path.split(target)
-    return os.path.join(head, f".{name}.{os.getpid()}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
+    return os.path.join(head, f".{name}.{_PID}-{_RUN}-{next(_SERIAL)}{TEMP_SUFFIX}")
 
 
 def temporary_file_pid(name: str) -> int | None:
@@ -54,27 +72,29 @@ def temporary_file_pid(name: str) -> int | None:
 def _open_and_read(path: str, size: int) -> tuple[IO[bytes] | None, int | None, bytes]:
     """Open ``path``; for a regular file, read up to ``size`` bytes at once. Returns the
     handle (``None`` when the file was read whole and closed), its size and the bytes."""
-    f = open(path, "rb")  # noqa: SIM115 - closed below or by the caller
+    fd = os.open(path, _READ_FLAGS)
     try:
-        info = os.fstat(f.fileno())
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             # A FIFO, a pipe (``<(cmd)``) or a device: ``st_size`` means nothing (0 for a
             # FIFO, which the parser would take as "no bytes to come"), and a read may
             # block until the writer sends more, so read nothing here: the caller streams
             # it (the async source: FIFOs and sockets in the event loop, devices through
             # threads; dicomstream.local: one blocking read1 at a time).
-            return f, None, b""
+            return open(fd, "rb"), None, b""  # noqa: SIM115 - closed by the caller
         total = info.st_size
-        # Ask for no more than the file holds (+1 to see the end): read(n) allocates n
-        # bytes up front, and a 1 MiB buffer for a 0.5 MiB file costs more than the read.
+        # Ask for no more than the file holds (+1 to see the end): a read allocates what
+        # it asks for up front, and a 1 MiB buffer for a 0.5 MiB file costs more than
+        # the read. A regular file returns less only at its end; short of its size, the
+        # rest is streamed like a larger file's.
         want = min(size, total + 1)
-        first = f.read(want)
-        if len(first) < want:
-            f.close()
+        first = os.read(fd, want)
+        if total <= len(first) < want:
+            os.close(fd)
             return None, total, first
-        return f, total, first
+        return open(fd, "rb"), total, first  # noqa: SIM115 - closed by the caller
     except BaseException:
-        f.close()
+        os.close(fd)
         raise
 
 
@@ -103,16 +123,32 @@ def _create(tmp: str, target: str, make_parents: bool) -> IO[bytes]:
         return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
 
 
+def _create_fd(tmp: str, target: str, make_parents: bool) -> int:
+    """:func:`_create` as a bare file descriptor."""
+    if make_parents:
+        _make_parent(target)
+    try:
+        return os.open(tmp, _WRITE_FLAGS, 0o666)
+    except FileNotFoundError:
+        if not make_parents:
+            raise
+        _make_parent(target, again=True)
+        return os.open(tmp, _WRITE_FLAGS, 0o666)
+
+
 def _write_small(tmp: str, target: str, parts: list[bytes], make_parents: bool) -> None:
     """A whole output: created under ``tmp``, written, renamed to ``target``.
 
-    The parts go out in one ``writev`` (not a ``write`` per part): this runs in a
-    writer thread beside a parsing thread, and every system call gives up the GIL, which
-    it may then wait several milliseconds to win back (the interpreter's switch
-    interval) — a dozen per file made the writer, not the parser, set the pace."""
+    Four system calls: open, one ``writev`` (not a ``write`` per part), close, rename.
+    This runs in a writer thread beside a parsing thread, and every system call gives up
+    the GIL, which it may then wait several milliseconds to win back (the interpreter's
+    switch interval) — a dozen per file made the writer, not the parser, set the pace."""
     try:
-        with _create(tmp, target, make_parents) as f:
-            _write_all(f.fileno(), parts)
+        fd = _create_fd(tmp, target, make_parents)
+        try:
+            _write_all(fd, parts)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException:
         _unlink(tmp)

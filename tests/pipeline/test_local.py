@@ -148,17 +148,17 @@ def test_large_output_streams_into_its_temporary_file(tmp_path: Path) -> None:
 
 def test_full_disk_in_the_writer_thread_fails_that_input_only(
         series: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = _local._create
+    real = _local._create_fd
     calls = 0
 
-    def sometimes_full(tmp: str, target: str, make_parents: bool) -> object:
+    def sometimes_full(tmp: str, target: str, make_parents: bool) -> int:
         nonlocal calls
         calls += 1
         if calls % 5 == 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(tmp, target, make_parents)
 
-    monkeypatch.setattr(_local, "_create", sometimes_full)
+    monkeypatch.setattr(_local, "_create_fd", sometimes_full)
     dst, report = tmp_path / "out", tmp_path / "r.jsonl"
     summary = rewrite_many_local(str(series), str(dst), report=report, jobs=4)
     assert (summary.ok, summary.failed) == (16, 4)

@@ -58,10 +58,10 @@ async def test_small_inline_output_is_written_by_the_writer_thread(
 @pytest.mark.asyncio
 async def test_write_error_in_the_writer_thread_is_the_sinks_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def full_disk(tmp: str, target: str, make_parents: bool) -> object:
+    def full_disk(tmp: str, target: str, make_parents: bool) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(files_module, "_create", full_disk)
+    monkeypatch.setattr(files_module, "_create_fd", full_disk)
     sink = FileSink(tmp_path / "out.dcm", inline=True)
     await sink.write(b"x" * 1000)
     with pytest.raises(SinkError, match="No space left on device"):
