@@ -43,6 +43,7 @@ from dicomstream.events import (
 )
 from dicomstream.stages._base import SyncStage
 from dicomstream.stages._paths import TagPattern, parse_tag_path, resolve_tag
+from dicomstream.stages._scan import TAGGED_STARTS, closing_index, open_containers, tag_column
 from dicomstream.tags import format_tag
 from dicomstream.values import encode_value
 
@@ -56,11 +57,6 @@ _ACTIONS = frozenset({"set", "replace", "insert", "delete"})
 _NUMERIC = frozenset({"US", "SS", "UL", "SL", "UV", "SV"})
 _FLOATS = frozenset({"FL", "FD"})
 _BINARY = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
-_TAGGED_STARTS = frozenset({Element, SequenceStart, ValueStart, FragmentsStart})
-_CLOSING: dict[type, type] = {SequenceStart: SequenceEnd, FragmentsStart: FragmentsEnd,
-                              ValueStart: ValueEnd}
-_NESTING: dict[type, int] = {SequenceStart: 1, FragmentsStart: 1, SequenceEnd: -1,
-                             FragmentsEnd: -1}
 
 
 class CliText(str):
@@ -273,7 +269,7 @@ class EditStage(SyncStage):
         stopped (the end of the batch)."""
         self._nested = 0  # nesting is read from paths here
         n = len(batch)
-        tags = list(map(getattr, islice(batch, start, None), repeat("tag"), repeat(-1)))
+        tags = tag_column(batch, start)
         size = len(tags)
         watch = self._watch
         by_tag = self._by_tag
@@ -306,7 +302,7 @@ class EditStage(SyncStage):
             i = start + hit
             ev = batch[i]
             cls = type(ev)
-            if cls not in _TAGGED_STARTS or ev.path:  # type: ignore[attr-defined]
+            if cls not in TAGGED_STARTS or ev.path:  # type: ignore[attr-defined]
                 continue  # a container's end, or inside a sequence
             tag = tags[hit]
             if pending:
@@ -323,12 +319,13 @@ class EditStage(SyncStage):
                         continue
                     # A deleted or replaced container or streamed value: drop to its end.
                     splice.insert(i, made)
-                    end = _closing_index(batch, tags, start, hit, cls)
+                    same_tag = compress(count(i + 1), map(eq, islice(tags, hit + 1, None),
+                                                          repeat(tag)))
+                    end = closing_index(batch, i, same_tag)
                     if end < 0:  # it goes on in the next batch: the walk follows it
                         splice.drop(i, n)
                         if self._skip_depth:
-                            self._skip_depth = sum(map(_NESTING.get, map(
-                                type, islice(batch, i, None)), repeat(0)))
+                            self._skip_depth = open_containers(batch, i)
                         return n
                     splice.drop(i, end + 1)
                     self._skip_depth, self._skip_value = 0, False
@@ -466,14 +463,3 @@ class EditStage(SyncStage):
         self._ctx.feed(element)
         return [element]
 
-
-def _closing_index(batch: list[Event], tags: list[int], start: int, at: int, cls: type) -> int:
-    """Index in ``batch`` of the event closing the top-level container or value opened
-    at ``batch[start + at]`` (``tags`` is the tag column from ``start``), or -1."""
-    closing = _CLOSING[cls]
-    tag = tags[at]
-    for k in compress(count(at + 1), map(eq, islice(tags, at + 1, None), repeat(tag))):
-        ev = batch[start + k]
-        if type(ev) is closing and (closing is not SequenceEnd or not ev.path):  # type: ignore[attr-defined]
-            return start + k
-    return -1

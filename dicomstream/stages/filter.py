@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ("FilterStage",)
 
-from itertools import chain, compress, count, islice, repeat
+from itertools import chain, compress, count, repeat
 from operator import and_, rshift
 from typing import TYPE_CHECKING, ClassVar
 
@@ -29,6 +29,7 @@ from dicomstream.events import (
 )
 from dicomstream.stages._base import SyncStage
 from dicomstream.stages._paths import resolve_tag
+from dicomstream.stages._scan import TAGGED_STARTS, closing_index, open_containers, tag_column
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -36,11 +37,6 @@ if TYPE_CHECKING:
     from dicomstream.events import Event
 
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
-_TAGGED_STARTS = frozenset({Element, SequenceStart, ValueStart, FragmentsStart})
-_CLOSING: dict[type, type] = {SequenceStart: SequenceEnd, FragmentsStart: FragmentsEnd,
-                              ValueStart: ValueEnd}
-_NESTING: dict[type, int] = {SequenceStart: 1, FragmentsStart: 1, SequenceEnd: -1,
-                             FragmentsEnd: -1}
 
 
 def _parse_groups(text: str) -> list[int]:
@@ -124,7 +120,7 @@ class FilterStage(SyncStage):
     def _drop_by_tag(self, batch: list[Event], splice: Splice) -> None:
         """Rules that look at nothing but the tag (private, groups, tags, at any depth):
         the events they may drop are found at C speed; only those are looked at."""
-        tags = list(map(getattr, batch, repeat("tag"), repeat(0)))
+        tags = tag_column(batch, missing=0)
         marks: list[Iterable[int]] = []
         if self.remove_private:
             marks.append(compress(count(), map(and_, tags, repeat(0x10000))))
@@ -156,19 +152,19 @@ class FilterStage(SyncStage):
                     run_start = i
                 run_stop = done = i + 1
                 continue
-            if cls not in _TAGGED_STARTS or not drop(tags[i], False):
+            if cls not in TAGGED_STARTS or not drop(tags[i], False):
                 continue  # the end of a container or value: its start decided
             if run_stop > run_start:
                 splice.drop(run_start, run_stop)
                 run_start = run_stop
-            end = _end_of(batch, candidates, c, ev)
+            # Its closing event has the same tag: it is among the later candidates.
+            end = closing_index(batch, i, candidates[c + 1:])
             if end < 0:  # it goes on in the next batch
                 splice.drop(i, n)
                 if cls is ValueStart:
                     self._skip_value = True
                 else:
-                    self._skip_depth = sum(map(_NESTING.get, map(type, islice(batch, i, None)),
-                                               repeat(0)))
+                    self._skip_depth = open_containers(batch, i)
                 return
             splice.drop(i, end + 1)
             done = end + 1
@@ -226,20 +222,3 @@ class FilterStage(SyncStage):
             splice.drop(dropping, len(batch))
         self._stopped, self._skip_depth, self._skip_value = stopped, skip_depth, skip_value
 
-
-def _end_of(batch: list[Event], candidates: list[int], c: int, start: Event) -> int:
-    """Index of the event that closes the container or value ``start`` (at
-    ``candidates[c]``) opens, or -1 if it is not in ``batch``. Its closing event has the
-    same tag, so it is among the later candidates: for a sequence, the first
-    SequenceEnd with its tag and path (one of the same tag nested in it has a longer
-    path); fragments and streamed values do not nest."""
-    cls = type(start)
-    closing = _CLOSING[cls]
-    tag = start.tag  # type: ignore[attr-defined]
-    path = start.path  # type: ignore[attr-defined]
-    for i in candidates[c + 1:]:
-        ev = batch[i]
-        if type(ev) is closing and ev.tag == tag and (  # type: ignore[attr-defined]
-                closing is not SequenceEnd or ev.path == path):  # type: ignore[attr-defined]
-            return i
-    return -1
