@@ -247,6 +247,16 @@ class EditStage(SyncStage):
             self._ctx.feed(element)
         return made
 
+    def _settle_pending(self, splice: Splice, i: int, level: _Level, tag: int) -> None:
+        """Element ``tag`` comes at ``i``: the pending inserts with smaller tags go in
+        before it; one for this very tag is settled (the element exists: a set becomes
+        a replace, an insert a no-op)."""
+        pending = level.pending
+        if pending[0].pattern.tag < tag:
+            splice.insert(i, self._due_now(level, tag))
+        while pending and pending[0].pattern.tag == tag:
+            pending.pop(0)
+
     def transform(self, batch: list[Event]) -> list[Event]:
         # Changes are described with a Splice: a batch the edits do not touch goes on as
         # the very list it came as, and the encoder copies what they leave alone.
@@ -306,10 +316,7 @@ class EditStage(SyncStage):
                 continue  # a container's end, or inside a sequence
             tag = tags[hit]
             if pending:
-                if pending[0].pattern.tag < tag:
-                    splice.insert(i, self._due_now(level, tag))
-                while pending and pending[0].pattern.tag == tag:
-                    pending.pop(0)
+                self._settle_pending(splice, i, level, tag)
             if tag in by_tag:
                 edit = self._match(tag, ())
                 if edit is not None and edit.action != "insert":
@@ -377,11 +384,7 @@ class EditStage(SyncStage):
                     cls is FragmentsStart:
                 tag: int = ev[0]  # type: ignore[index]  # every one of them starts with its tag
                 if pending:
-                    if pending[0].pattern.tag < tag:
-                        splice.insert(i, self._due_now(level, tag))
-                    # the element exists: a pending set becomes a replace, an insert a no-op
-                    while pending and pending[0].pattern.tag == tag:
-                        pending.pop(0)
+                    self._settle_pending(splice, i, level, tag)
                 if tag in by_tag:
                     edit = self._match(tag, level.path)
                     if edit is not None and edit.action != "insert":
