@@ -1,8 +1,8 @@
 """What the fuzz targets share: the layout of a fuzz input, the seed corpus and the checks.
 
-Why one module: the three harnesses (``fuzz_parser``, ``fuzz_roundtrip``,
-``fuzz_collector_deid``) and the regression tests must judge an input the same way. So
-each check is a plain function of the fuzz input's bytes here; a harness is atheris
+Why one module: the four harnesses (``fuzz_parser``, ``fuzz_roundtrip``,
+``fuzz_collector_deid``, ``fuzz_stages``) and the regression tests must judge an input
+the same way. So each check is a plain function of the fuzz input's bytes here; a harness is atheris
 around one of them, and ``tests/hardening/test_fuzz_regressions.py`` calls them
 uninstrumented on the saved crashers and on a few seeds.
 
@@ -31,7 +31,10 @@ parts; the checks hold whatever the control bytes say.
 * the collector refuses what the parser accepts, does not save an unchanged dataset as
   the bytes its events encode to (deflated: as an equal dataset), or reads differently
   from a chunked async source; or the ``deid`` stage's output does not encode and parse
-  back (:func:`check_collector_deid`).
+  back (:func:`check_collector_deid`);
+* a built-in stage's fast path (``edit`` searching the tag column, ``filter``'s tag
+  rules) gives other events or errors than its event-by-event walk, or a spliced batch
+  encodes to other bytes than its events (:func:`check_stages`).
 
 Warnings are recorded (and compared where the contract says they must agree), never
 raised: ``warnings.catch_warnings`` wraps every operation, so a ``filterwarnings=error``
@@ -80,7 +83,7 @@ import pydicom.data
 from dicomstream.collector import Dataset, dcmread, read_dataset
 from dicomstream.encoder import Encoder
 from dicomstream.errors import DicomStreamError
-from dicomstream.events import NEED_DATA, DatasetEnd, DatasetStart, Event, ValueChunk
+from dicomstream.events import NEED_DATA, DatasetEnd, DatasetStart, Event, EventBatch, ValueChunk
 from dicomstream.io import IterableSource
 from dicomstream.parser import Parser
 from dicomstream.transfer_syntax import lookup_transfer_syntax
@@ -428,6 +431,106 @@ def check_roundtrip(data: bytes, *, limit: float = SLOW_LIMIT) -> None:
                           f"at {_first_byte_difference(out2, out)}")
 
 
+_STAGE_EDITS: tuple[dict[str, Any], ...] = (
+    {"set": {"PatientName": "ANON", "PatientID": "X1"}},
+    {"delete": ["ReferencedSOPSequence", "PixelData", "IconImageSequence"],
+     "insert": {"StudyID": "S1"}},
+    {"replace": {"PixelData": b"\x00\x01", "Rows": 2}, "set": {"0x00091001": "P"}},
+)
+
+
+def check_stages(data: bytes, *, limit: float = SLOW_LIMIT) -> None:
+    """Target (d): the built-in stages' fast paths equal their walks, and a spliced
+    batch encodes to the bytes of its events.
+
+    ``edit`` with top-level edits searches the tag column instead of walking every
+    event, ``filter``'s tag rules do the same, and both hand the encoder spans of the
+    input it copies as bytes. On any input that parses, the parser's batches through
+    each stage must give the events the event-by-event walk gives on plain lists, and
+    the encoder the bytes it gives for those events one by one — unless the parse
+    warned: then the input bytes may differ from their events' encoding, as
+    :func:`check_roundtrip` allows. Errors must match."""
+    from dicomstream.stages import EditStage, FilterStage
+
+    plan, payload = read_input(data)
+    options = {k: v for k, v in plan.parser_options.items() if k != "lenient"}
+    parsed = _timed("parse", limit, lambda: _parser_batches(plan.chunks(payload), **options))
+    if parsed is None:
+        return
+    batches, warned = parsed
+    pick = payload[0] if payload else 0
+    makers = [lambda: EditStage(**_STAGE_EDITS[pick % len(_STAGE_EDITS)]),
+              lambda: FilterStage(remove_private=True, remove_groups=[0x0029] if pick & 8
+                                  else [], remove_tags=[0x00100010] if pick & 16 else [])]
+    slow = ("_top_only", "_by_tag_only")
+    for make, flag in zip(makers, slow, strict=True):
+        fast = make()
+        fast_out, fast_error = _timed("stage", limit, lambda: _through_stage(
+            fast, batches, plain=False))  # noqa: B023 - called here, in this iteration
+        walker = make()
+        setattr(walker, flag, False)
+        slow_out, slow_error = _through_stage(walker, batches, plain=True)
+        name = type(walker).__name__
+        if type(fast_error) is not type(slow_error):
+            raise Finding(f"{name}: the fast path raised {fast_error!r}, the walk "
+                          f"{slow_error!r}")
+        fast_events = [e for b in fast_out for e in b]
+        slow_events = [e for b in slow_out for e in b]
+        if fast_events != slow_events:
+            raise Finding(f"{name}: fast path and walk differ, "
+                          f"{_first_difference(slow_events, fast_events)}")
+        if fast_error is None and not warned:
+            spliced = _timed("encode", limit, lambda: _encoded(fast_out))  # noqa: B023
+            if spliced != _encoded([list(b) for b in fast_out]):
+                raise Finding(f"{name}: a spliced batch encodes to other bytes than its "
+                              "events")
+
+
+def _parser_batches(chunks: Sequence[bytes], **options: Any
+                    ) -> tuple[list[EventBatch], bool] | None:
+    """The parser's own batches (``next_batch``, raw stretches kept) and whether it
+    warned, or ``None`` if the input does not parse."""
+    parser = Parser(**options)
+    batches: list[EventBatch] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for chunk in (*chunks, b""):
+                parser.receive_data(chunk)
+                while batch := parser.next_batch():
+                    batches.append(batch)  # type: ignore[arg-type]
+        except DicomStreamError:
+            return None
+    return batches, bool(caught)
+
+
+def _through_stage(stage: Any, batches: list[EventBatch], *, plain: bool
+                   ) -> tuple[list[list[Event]], DicomStreamError | None]:
+    out: list[list[Event]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            for batch in batches:
+                result = stage.transform(list(batch) if plain else batch)
+                out.append(batch.derive(result)
+                           if result and not plain and result is not batch else result)
+            out.append(stage.finish())
+        except DicomStreamError as exc:
+            return out, exc
+    return out, None
+
+
+def _encoded(batches: Sequence[list[Event]]) -> bytes | str:
+    """The bytes, or the error's type name (both ways must fail alike)."""
+    encoder = Encoder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return b"".join(bytes(p) for b in batches for p in encoder.send_all_parts(b))
+        except DicomStreamError as exc:
+            return type(exc).__name__
+
+
 def _where(events: Sequence[Event], pos: int) -> str:
     """``pos`` and the event whose bytes hold it (the last that starts at or before it)."""
     holder = None
@@ -616,6 +719,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "parser": check_parser,
     "roundtrip": check_roundtrip,
     "collector_deid": check_collector_deid,
+    "stages": check_stages,
 }
 """The check of each target, by target name."""
 

@@ -8,7 +8,7 @@ libFuzzer's output into figures and an exit status.
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m fuzz.run all --seconds 60              # CI smoke run: 3 x 60 s
+    .venv/bin/python -m fuzz.run all --seconds 60              # CI smoke run: 4 x 60 s
     .venv/bin/python -m fuzz.run parser --seconds 600 --workdir .fuzz
 
 For each target it prints one line, and for ``all`` a last ``target=all`` line::
@@ -38,7 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-TARGETS = ("parser", "roundtrip", "collector_deid")
+TARGETS = ("parser", "roundtrip", "collector_deid", "stages")
 """Target names; the module of target ``T`` is ``fuzz.fuzz_T``."""
 
 DEFAULT_MAX_LEN = 1 << 20

@@ -443,7 +443,10 @@ class EditStage(SyncStage):
 
     def _apply(self, edit: Edit, ev: Event, path: TagPath) -> list[Event]:
         """The events that replace ``ev``; a deleted or replaced container or streamed
-        value also starts a skip of what it holds."""
+        value also starts a skip of what it holds (``_skip_depth``/``_skip_value``, set
+        here either way: the walk keeps the ones of an earlier skip in locals, so what
+        is on ``self`` may be stale)."""
+        self._skip_depth, self._skip_value = 0, False
         cls = type(ev)
         if edit.action == "delete":
             if cls is SequenceStart or cls is FragmentsStart:

@@ -130,10 +130,12 @@ def _repeated_sequences() -> bytes:
         item = struct.pack("<HHL", 0xFFFE, 0xE000, len(body)) + body
         return struct.pack("<HH2s2xL", 0x0008, 0x1140, b"SQ", len(item)) + item
 
-    return (element(0x00080016, b"UI", b"1.2.3\x00")
-            + sequence(element(0x00081150, b"UI", b"1.2\x00"), element(0x00091001, b"LO", b"PRIV"),
-                       element(0x00081155, b"UI", b"1.3\x00"))
-            + sequence(element(0x00081150, b"UI", b"1.4\x00"), element(0x00081155, b"UI", b"1.5\x00"))
+    first = sequence(element(0x00081150, b"UI", b"1.2\x00"),
+                     element(0x00091001, b"LO", b"PRIV"),
+                     element(0x00081155, b"UI", b"1.3\x00"))
+    second = sequence(element(0x00081150, b"UI", b"1.4\x00"),
+                      element(0x00081155, b"UI", b"1.5\x00"))
+    return (element(0x00080016, b"UI", b"1.2.3\x00") + first + second
             + element(0x00100010, b"PN", b"DOE^JOHN"))
 
 

@@ -138,6 +138,14 @@ REGRESSIONS: dict[str, str] = {
         "was kept, and re-encoding it raised UnicodeEncodeError ('ascii' codec) in "
         "remap_uids; only ASCII values can be registered UIDs now, the rest get their "
         "keyed form (the fuzzer's 4 KB input, kept as found)",
+    # -- fixed in EditStage._apply (stages/edit.py) --
+    "stages-stale-skip-after-streamed-edit.bin":
+        "value threshold 8: PatientName arrives streamed (ValueStart/chunk/ValueEnd); "
+        "'edit' replaces it, which starts a skip to its ValueEnd, and then replaces "
+        "PatientID, an Element — but _apply left the skip flag of the first edit on "
+        "the stage, the walk read it back after the second and skipped the next "
+        "streamed value, StudyInstanceUID, to its end: an element lost (also before "
+        "this session's fast paths; found by the new 'stages' target within 34 runs)",
 }
 """Regression files → what went wrong on them."""
 

@@ -232,3 +232,19 @@ def test_inserts_go_before_the_first_larger_tag_or_at_the_end() -> None:
     assert tags.index(0x00081030) == tags.index(0x00080016) + 1
     assert tags.index(0x00400001) == tags.index(0x7FE00010) - 1
     assert tags[-1] == 0x7FE00020  # nothing larger comes: made at the end of the dataset
+
+
+def test_an_edit_after_a_streamed_value_was_replaced_loses_nothing() -> None:
+    """Replacing a streamed value starts a skip to its end; the next edit (of a whole
+    element) must not inherit it and skip the streamed value after it (a bug the
+    'stages' fuzz target found: StudyInstanceUID vanished)."""
+    data = (_explicit(0x00100010, b"PN", b"A" * 20) + _explicit(0x00100020, b"LO", b"ID1 ")
+            + _explicit(0x0020000D, b"UI", b"1.2.3.4.5.6.7.8.9.10.11\x00")
+            + _explicit(0x00200010, b"SH", b"S1"))
+    for top_only in (True, False):
+        stage = EditStage(set={"PatientName": "X", "PatientID": "Y"})
+        stage._top_only = top_only  # the jump and the walk
+        events = _edited(data, stage)
+        tags = [e.tag for e in events  # type: ignore[attr-defined]
+                if type(e).__name__ in ("Element", "ValueStart")]
+        assert tags == [0x00100010, 0x00100020, 0x0020000D, 0x00200010]
