@@ -484,6 +484,14 @@ def check_stages(data: bytes, *, limit: float = SLOW_LIMIT) -> None:
             if spliced != _encoded([list(b) for b in fast_out]):
                 raise Finding(f"{name}: a spliced batch encodes to other bytes than its "
                               "events")
+            # The same events as a plain list a stage returned: the encoder finds the
+            # stretches that are still the input's by identity (no spans).
+            found = [batch.derive(list(out)) if out and batch.raw is not None else out
+                     for batch, out in zip(batches, fast_out, strict=False)]
+            found += fast_out[len(batches):]
+            if _encoded(found) != spliced:
+                raise Finding(f"{name}: a batch whose unchanged stretches are found by "
+                              "identity encodes to other bytes than the spliced one")
 
 
 def _parser_batches(chunks: Sequence[bytes], **options: Any
