@@ -42,8 +42,8 @@ __all__ = ("DEFAULT_MAX_BUFFER", "Encoder", "encode_events")
 
 import zlib
 from array import array
-from itertools import accumulate, compress, count, islice, repeat
-from operator import is_not, lt
+from itertools import accumulate, compress, count, repeat
+from operator import is_, is_not
 from struct import Struct
 from typing import TYPE_CHECKING
 
@@ -793,16 +793,22 @@ def _whole_stretch(batch: EventBatch, j: int, stop: int) -> int:
 
 def _self_contained_end(depths: list[int], j: int, stop: int) -> int:
     """The last index of the longest self-contained stretch from ``j`` within ``stop``
-    (it returns to the nesting it started at without going above it), or -1."""
+    (it returns to the nesting it started at without going above it), or -1.
+
+    Every event changes the nesting by -1, 0 or +1, so the stretch ends just before the
+    first event that takes it one below where it started (``list.index`` from ``j``:
+    the work is the stretch's own length); without such a drop, at the last event back
+    at its level."""
     base = depths[j - 1] if j else 0
-    if depths[stop - 1] == base and min(islice(depths, j, stop)) >= base:
+    try:
+        return depths.index(base - 1, j, stop) - 1
+    except ValueError:
+        pass
+    if depths[stop - 1] == base:
         return stop - 1
-    # It may go on until the nesting drops below where it started...
-    dip = next(compress(count(j), map(lt, islice(depths, j, stop), repeat(base))), stop)
-    # ...and ends after the last event that brings it back to that level.
-    levels = depths[j:dip]
+    levels = depths[j:stop]
     levels.reverse()
-    return dip - 1 - levels.index(base) if base in levels else -1
+    return stop - 1 - levels.index(base) if base in levels else -1
 
 
 def _find_spans(batch: EventBatch) -> list[Span]:
@@ -817,12 +823,27 @@ def _find_spans(batch: EventBatch) -> list[Span]:
         if j is None:
             i += 1
             continue
-        longest = min(n - i, size - j)
-        length = next(compress(count(), map(is_not, islice(batch, i, i + longest),
-                                            islice(originals, j, j + longest))), longest)
+        length = _same_run(batch, i, originals, j, min(n - i, size - j))
         spans.append((i, j, length))
         i += length
     return spans
+
+
+def _same_run(batch: EventBatch, i: int, originals: tuple[Event, ...], j: int,
+              longest: int) -> int:
+    """How many events from ``batch[i]`` on are ``originals[j:]`` (at most ``longest``),
+    compared in slices that double in size: the work is the run's own length, however
+    far into the batch it starts."""
+    length, step = 0, 8
+    while length < longest:
+        size = min(step, longest - length)
+        ours = batch[i + length:i + length + size]
+        theirs = originals[j + length:j + length + size]
+        if not all(map(is_, ours, theirs)):
+            return length + next(compress(count(), map(is_not, ours, theirs)))
+        length += size
+        step *= 2
+    return length
 
 
 def _raw_slice(batch: EventBatch, start: int, stop: int) -> list[memoryview]:

@@ -158,7 +158,8 @@ class FilterStage(SyncStage):
                 splice.drop(run_start, run_stop)
                 run_start = run_stop
             # Its closing event has the same tag: it is among the later candidates.
-            end = closing_index(batch, i, candidates[c + 1:])
+            end = closing_index(batch, i, map(candidates.__getitem__,
+                                              range(c + 1, len(candidates))))
             if end < 0:  # it goes on in the next batch
                 splice.drop(i, n)
                 if cls is ValueStart:

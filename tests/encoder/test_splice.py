@@ -160,3 +160,67 @@ def test_a_stretch_between_items_with_equal_paths_is_not_copied_whole() -> None:
     out = _encode(result, *rest)
     assert out == _encode(list(result), *rest)
     assert b"PRIV" not in out and b"1.4" not in out and len(out) == len(data) - 24
+
+
+@pytest.mark.parametrize("how", ["spliced", "plain list"])
+def test_many_changes_in_a_large_batch_cost_linear_time(how: str) -> None:
+    """Every other element of a 60,000-element batch dropped: 30,000 stretches to copy.
+    Finding and copying them must take time in proportion to the batch (a search that
+    started from the batch's beginning for each stretch took tens of seconds)."""
+    import struct
+    import time
+
+    count = 60_000
+    body = b"".join(struct.pack("<HH2sH", 0x0011 + 2 * (k // 0xFF00), 0x1000 + k % 0xFF00,
+                                b"LO", 2) + b"X " for k in range(count))
+    parser = Parser(transfer_syntax="1.2.840.10008.1.2.1")
+    parser.receive_data(body)
+    parser.receive_data(b"")
+    batch = parser.next_batch()
+    assert batch.raw is not None and len(batch) >= count
+    elements = [i for i, e in enumerate(batch) if type(e) is Element]
+    started = time.perf_counter()
+    splice = Splice(batch)
+    for i in elements[::2]:
+        splice.drop(i)
+    result = splice.result()
+    if how == "plain list":
+        result = batch.derive(list(result))
+    out = _encode(result, *iter(parser.next_batch, []))
+    took = time.perf_counter() - started
+    assert len(out) == len(body) // 2
+    assert took < 5, f"{took:.1f} s for 30,000 stretches"
+
+
+def test_many_changes_inside_items_cost_linear_time() -> None:
+    """A sequence of 12,000 items, the second of four elements dropped in each: every
+    stretch leaves one item and enters the next, so where it stops being self-contained
+    is found from the nesting — in time in proportion to the stretch, not the batch."""
+    import struct
+    import time
+
+    def element(elem: int) -> bytes:
+        return struct.pack("<HH2sH", 0x0008, elem, b"LO", 2) + b"X "
+
+    item = (struct.pack("<HHL", 0xFFFE, 0xE000, 0xFFFFFFFF)
+            + b"".join(element(e) for e in (0x0100, 0x0102, 0x0104, 0x0106))
+            + struct.pack("<HHL", 0xFFFE, 0xE00D, 0))
+    data = (struct.pack("<HH2s2xL", 0x0040, 0x0275, b"SQ", 0xFFFFFFFF) + item * 12_000
+            + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0))
+    parser = Parser(transfer_syntax="1.2.840.10008.1.2.1")
+    parser.receive_data(data)
+    parser.receive_data(b"")
+    batch = parser.next_batch()
+    assert batch.raw is not None
+    second = [i for i, e in enumerate(batch) if getattr(e, "tag", 0) == 0x00080102]
+    started = time.perf_counter()
+    splice = Splice(batch)
+    for i in second:
+        splice.drop(i)
+    result = splice.result()
+    rest = list(iter(parser.next_batch, []))
+    out = _encode(result, *rest)
+    took = time.perf_counter() - started
+    assert out == _encode(list(result), *rest)
+    assert len(out) == len(data) - 10 * 12_000
+    assert took < 5, f"{took:.1f} s for 12,000 items"
