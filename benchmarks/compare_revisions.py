@@ -6,8 +6,9 @@ A change's effect on a shared VM is smaller than the VM's own drift (the same jo
 moves by 20-50 % within minutes), so comparing two benchmark runs taken at different
 times says little. This script checks ``REV`` out into a temporary git worktree and runs
 ``cp -r``, then the identity and edit rewrites of the 500-file series for this checkout
-and for ``REV``, round-robin, ``--runs`` rounds; it prints per job the median time and
-the median of its per-round ratios to ``cp`` — so both revisions meet the same drift.
+and for ``REV``, round-robin (the rewrites in reverse order every other round),
+``--runs`` rounds; it prints per job the median time and the median of its per-round
+ratios to ``cp`` — so both revisions meet the same drift.
 
 Both revisions run with this checkout's interpreter and installed dependencies (the
 worktree is put first on ``PYTHONPATH``).
@@ -73,8 +74,12 @@ def main() -> int:
         for _, cmd, env in jobs:
             timed(cmd, out, env)  # warm-up: bytecode caches, page cache
         times: dict[str, list[float]] = {name: [] for name, _, _ in jobs}
-        for _ in range(args.runs):
-            for name, cmd, env in jobs:
+        for round_ in range(args.runs):
+            # cp first, then the four rewrites — in reverse order every other round, so
+            # that no revision always runs right after another job (its page cache, its
+            # freed memory).
+            order = jobs[1:] if round_ % 2 == 0 else jobs[:0:-1]
+            for name, cmd, env in [jobs[0], *order]:
                 times[name].append(timed(cmd, out, env))
         shutil.rmtree(out, ignore_errors=True)
     finally:
