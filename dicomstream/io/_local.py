@@ -112,19 +112,16 @@ def _make_parent(target: str, *, again: bool = False) -> None:
 def _create(tmp: str, target: str, make_parents: bool) -> IO[bytes]:
     """Open the temporary file, making the directory if needed (the cache of known
     directories may be stale when a tree was removed meanwhile)."""
-    if make_parents:
-        _make_parent(target)
+    fd = _create_fd(tmp, target, make_parents)
     try:
-        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
-    except FileNotFoundError:
-        if not make_parents:
-            raise
-        _make_parent(target, again=True)
-        return open(tmp, "wb")  # noqa: SIM115 - closed by the caller
+        return open(fd, "wb")  # noqa: SIM115 - closed by the caller
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _create_fd(tmp: str, target: str, make_parents: bool) -> int:
-    """:func:`_create` as a bare file descriptor."""
+    """:func:`_create` as a bare file descriptor (what the writer thread uses)."""
     if make_parents:
         _make_parent(target)
     try:

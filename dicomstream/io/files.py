@@ -189,8 +189,6 @@ class FileSource:
                 await anyio.to_thread.run_sync(handle.close)
 
 
-
-
 class FileSink:
     """Write a local file atomically (temporary file + rename).
 
